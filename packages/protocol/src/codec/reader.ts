@@ -1,0 +1,181 @@
+import { FrameError } from '../errors.js';
+
+const TWO_TO_32 = 4294967296;
+/** AMQP reply code for a frame whose fields cannot be parsed (spec constant `syntax-error`). */
+const SYNTAX_ERROR = 502;
+
+const textDecoder = new TextDecoder();
+
+/**
+ * Reads AMQP wire types from one frame payload.
+ *
+ * Every read checks that the payload holds the bytes it needs and throws a `FrameError` with
+ * code `FRAME_TRUNCATED` otherwise, so a hostile length can never read past the payload.
+ * Byte strings are returned as views of the payload, not copies.
+ */
+export class Reader {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** Position of the next read. */
+  offset: number;
+  /** Position just past the last readable byte. */
+  readonly end: number;
+
+  constructor(bytes: Uint8Array, offset = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.offset = offset;
+    this.end = end;
+  }
+
+  /** Number of bytes left to read. */
+  get remaining(): number {
+    return this.end - this.offset;
+  }
+
+  /** Throws unless `length` more bytes can be read. */
+  need(length: number): void {
+    if (this.offset + length > this.end) {
+      throw new FrameError(
+        `payload truncated: needed ${length} bytes at offset ${this.offset}, but only ${this.end - this.offset} remain`,
+        'FRAME_TRUNCATED',
+        SYNTAX_ERROR,
+      );
+    }
+  }
+
+  uint8(): number {
+    this.need(1);
+    return this.bytes[this.offset++]!;
+  }
+
+  int8(): number {
+    this.need(1);
+    return this.view.getInt8(this.offset++);
+  }
+
+  uint16(): number {
+    this.need(2);
+    const value = this.view.getUint16(this.offset);
+    this.offset += 2;
+    return value;
+  }
+
+  int16(): number {
+    this.need(2);
+    const value = this.view.getInt16(this.offset);
+    this.offset += 2;
+    return value;
+  }
+
+  uint32(): number {
+    this.need(4);
+    const value = this.view.getUint32(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  int32(): number {
+    this.need(4);
+    const value = this.view.getInt32(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  /** Reads an unsigned 64-bit integer: a number when it is a safe integer, else a bigint. */
+  uint64(): number | bigint {
+    this.need(8);
+    const value = this.view.getUint32(this.offset) * TWO_TO_32 + this.view.getUint32(this.offset + 4);
+    // The sum is exact whenever the true value is a safe integer, so this test is sound.
+    const result = Number.isSafeInteger(value) ? value : this.view.getBigUint64(this.offset);
+    this.offset += 8;
+    return result;
+  }
+
+  /** Reads a signed 64-bit integer: a number when it is a safe integer, else a bigint. */
+  int64(): number | bigint {
+    this.need(8);
+    const value = this.view.getInt32(this.offset) * TWO_TO_32 + this.view.getUint32(this.offset + 4);
+    const result = Number.isSafeInteger(value) ? value : this.view.getBigInt64(this.offset);
+    this.offset += 8;
+    return result;
+  }
+
+  /**
+   * Reads an unsigned 64-bit integer that the protocol uses as a counter, such as a delivery tag.
+   * @throws FrameError `VALUE_OUT_OF_RANGE` when it exceeds `Number.MAX_SAFE_INTEGER`.
+   */
+  uint64Number(): number {
+    const value = this.uint64();
+    if (typeof value === 'bigint') {
+      throw new FrameError(
+        `64-bit value ${value} exceeds Number.MAX_SAFE_INTEGER`,
+        'VALUE_OUT_OF_RANGE',
+        SYNTAX_ERROR,
+      );
+    }
+    return value;
+  }
+
+  float32(): number {
+    this.need(4);
+    const value = this.view.getFloat32(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  float64(): number {
+    this.need(8);
+    const value = this.view.getFloat64(this.offset);
+    this.offset += 8;
+    return value;
+  }
+
+  /** Reads a short string: one length octet and that many bytes of UTF-8. */
+  shortstr(): string {
+    const length = this.uint8();
+    this.need(length);
+    const start = this.offset;
+    this.offset += length;
+    return decodeUtf8(this.bytes, start, this.offset);
+  }
+
+  /** Reads a long string as text. */
+  longstr(): string {
+    const length = this.uint32();
+    this.need(length);
+    const start = this.offset;
+    this.offset += length;
+    return decodeUtf8(this.bytes, start, this.offset);
+  }
+
+  /** Reads a long string as a view of its bytes. */
+  longstrBytes(): Uint8Array {
+    const length = this.uint32();
+    return this.take(length);
+  }
+
+  /** Returns the next `length` bytes as a view and moves past them. */
+  take(length: number): Uint8Array {
+    this.need(length);
+    const start = this.offset;
+    this.offset += length;
+    return this.bytes.subarray(start, this.offset);
+  }
+}
+
+/**
+ * Decodes UTF-8, building short ASCII strings directly because that is faster than a
+ * `TextDecoder` call for the names and keys that fill AMQP methods.
+ */
+export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start > 64) return textDecoder.decode(bytes.subarray(start, end));
+
+  let result = '';
+  for (let index = start; index < end; index++) {
+    const code = bytes[index]!;
+    if (code >= 0x80) return textDecoder.decode(bytes.subarray(start, end));
+    result += String.fromCharCode(code);
+  }
+  return result;
+}

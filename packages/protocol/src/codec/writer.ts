@@ -1,0 +1,198 @@
+import { InvalidArgumentError } from '../errors.js';
+
+const DEFAULT_SLAB_SIZE = 64 * 1024;
+const TWO_TO_32 = 4294967296;
+
+const textEncoder = new TextEncoder();
+
+/**
+ * Writes AMQP wire types into a shared slab, handing out each finished message as a view.
+ *
+ * How it works: `begin()` marks the start of a message, the typed writes append to the slab,
+ * and `finish()` returns the bytes written since `begin()` as a subarray, so encoding allocates
+ * only when a slab fills up. A returned view stays valid after later writes, because the writer
+ * never writes over bytes it has handed out; a full slab is replaced, not reused. A write that
+ * throws leaves nothing behind: the next `begin()` starts at the end of the last finished message.
+ */
+export class Writer {
+  #bytes: Uint8Array;
+  #view: DataView;
+  #slabSize: number;
+  #start = 0;
+  #committed = 0;
+  /** Position of the next write in the current slab. */
+  offset = 0;
+
+  constructor(slabSize = DEFAULT_SLAB_SIZE) {
+    this.#slabSize = slabSize;
+    this.#bytes = new Uint8Array(slabSize);
+    this.#view = new DataView(this.#bytes.buffer);
+  }
+
+  /** Starts a message, discarding the partial output of any write that threw. */
+  begin(): void {
+    this.offset = this.#committed;
+    this.#start = this.#committed;
+  }
+
+  /** Ends the message started by `begin()` and returns its bytes. */
+  finish(): Uint8Array {
+    const message = this.#bytes.subarray(this.#start, this.offset);
+    this.#committed = this.offset;
+    this.#start = this.offset;
+    return message;
+  }
+
+  /** Makes room for `length` more bytes, moving the current message to a new slab if needed. */
+  ensure(length: number): void {
+    if (this.offset + length <= this.#bytes.length) return;
+
+    const pending = this.offset - this.#start;
+    const size = Math.max(this.#slabSize, (pending + length) * 2);
+    const bytes = new Uint8Array(size);
+    bytes.set(this.#bytes.subarray(this.#start, this.offset));
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer);
+    this.#start = 0;
+    this.#committed = 0;
+    this.offset = pending;
+  }
+
+  uint8(value: number): void {
+    this.ensure(1);
+    this.#bytes[this.offset++] = value;
+  }
+
+  int8(value: number): void {
+    this.ensure(1);
+    this.#view.setInt8(this.offset, value);
+    this.offset += 1;
+  }
+
+  uint16(value: number): void {
+    this.ensure(2);
+    this.#view.setUint16(this.offset, value);
+    this.offset += 2;
+  }
+
+  int16(value: number): void {
+    this.ensure(2);
+    this.#view.setInt16(this.offset, value);
+    this.offset += 2;
+  }
+
+  uint32(value: number): void {
+    this.ensure(4);
+    this.#view.setUint32(this.offset, value);
+    this.offset += 4;
+  }
+
+  int32(value: number): void {
+    this.ensure(4);
+    this.#view.setInt32(this.offset, value);
+    this.offset += 4;
+  }
+
+  /** Writes an unsigned 64-bit integer from a safe integer or a bigint. */
+  uint64(value: number | bigint): void {
+    this.ensure(8);
+    if (typeof value === 'bigint') {
+      this.#view.setBigUint64(this.offset, value);
+    } else {
+      const high = Math.floor(value / TWO_TO_32);
+      this.#view.setUint32(this.offset, high);
+      this.#view.setUint32(this.offset + 4, value - high * TWO_TO_32);
+    }
+    this.offset += 8;
+  }
+
+  /** Writes a signed 64-bit integer from a safe integer or a bigint. */
+  int64(value: number | bigint): void {
+    this.ensure(8);
+    if (typeof value === 'bigint') {
+      this.#view.setBigInt64(this.offset, value);
+    } else {
+      const high = Math.floor(value / TWO_TO_32);
+      this.#view.setInt32(this.offset, high);
+      this.#view.setUint32(this.offset + 4, value - high * TWO_TO_32);
+    }
+    this.offset += 8;
+  }
+
+  float32(value: number): void {
+    this.ensure(4);
+    this.#view.setFloat32(this.offset, value);
+    this.offset += 4;
+  }
+
+  float64(value: number): void {
+    this.ensure(8);
+    this.#view.setFloat64(this.offset, value);
+    this.offset += 8;
+  }
+
+  /**
+   * Writes a short string: one length octet and at most 255 bytes of UTF-8.
+   * @throws InvalidArgumentError `SHORTSTR_TOO_LONG` when the UTF-8 form exceeds 255 bytes.
+   */
+  shortstr(value: string): void {
+    const length = value.length;
+    // Every UTF-16 code unit takes at least one UTF-8 byte, so this rejects early.
+    if (length > 255) throw shortstrTooLong(value, `at least ${length}`);
+
+    this.ensure(1 + length * 3);
+    const bytes = this.#bytes;
+    const start = this.offset + 1;
+    let written = 0;
+    for (; written < length; written++) {
+      const code = value.charCodeAt(written);
+      if (code >= 0x80) break;
+      bytes[start + written] = code;
+    }
+    if (written < length) {
+      written = textEncoder.encodeInto(value, bytes.subarray(start, start + length * 3)).written;
+      if (written > 255) throw shortstrTooLong(value, String(written));
+    }
+    bytes[this.offset] = written;
+    this.offset = start + written;
+  }
+
+  /** Writes a long string: a 32-bit length and the UTF-8 bytes of a string, or raw bytes. */
+  longstr(value: string | Uint8Array): void {
+    if (typeof value !== 'string') {
+      this.uint32(value.length);
+      this.bytes(value);
+      return;
+    }
+
+    this.ensure(4 + value.length * 3);
+    const start = this.offset + 4;
+    const written = textEncoder.encodeInto(value, this.#bytes.subarray(start)).written;
+    this.#view.setUint32(this.offset, written);
+    this.offset = start + written;
+  }
+
+  bytes(value: Uint8Array): void {
+    this.ensure(value.length);
+    this.#bytes.set(value, this.offset);
+    this.offset += value.length;
+  }
+
+  /** Writes a 32-bit value at an earlier position, such as a size known only after the fact. */
+  patchUint32(position: number, value: number): void {
+    this.#view.setUint32(position, value);
+  }
+
+  /** Writes an octet at an earlier position, such as a bit field completed after the fact. */
+  patchUint8(position: number, value: number): void {
+    this.#bytes[position] = value;
+  }
+}
+
+function shortstrTooLong(value: string, length: string): InvalidArgumentError {
+  const preview = value.length > 32 ? `${value.slice(0, 32)}...` : value;
+  return new InvalidArgumentError(
+    `short string "${preview}" is ${length} bytes of UTF-8; the maximum is 255`,
+    'SHORTSTR_TOO_LONG',
+  );
+}

@@ -1,0 +1,87 @@
+/**
+ * Error classes shared by every Warren package.
+ *
+ * Each error carries a stable string `code` to branch on, the party that raised it, and
+ * whether a recovery layer may retry the failed operation. Errors that answer an AMQP close
+ * also carry the broker's reply code and text and the method that caused them.
+ */
+
+/** The party whose action caused the error. */
+export type ErrorSource = 'client' | 'broker' | 'network';
+
+export interface AmqpErrorOptions {
+  code: string;
+  source: ErrorSource;
+  retryable?: boolean;
+  replyCode?: number;
+  replyText?: string;
+  classId?: number;
+  methodId?: number;
+  cause?: unknown;
+}
+
+// A registered symbol marks Warren errors, so `isInstance` works even when two copies of
+// this package are installed and `instanceof` would fail across them.
+const marker = Symbol.for('warren.error');
+
+/** Base class of every error that Warren raises on purpose. */
+export class AmqpError extends Error {
+  /** Stable identifier of the failure, such as `FRAME_TOO_LARGE`. */
+  readonly code: string;
+  /** Who caused the failure: this client, the broker, or the network between them. */
+  readonly source: ErrorSource;
+  /** Whether retrying the same operation on a new connection may succeed. */
+  readonly retryable: boolean;
+  /** AMQP reply code when the error comes from or leads to a `close` method. */
+  readonly replyCode: number | undefined;
+  /** AMQP reply text that accompanies `replyCode`. */
+  readonly replyText: string | undefined;
+  /** Class id of the method that failed, when the broker names one. */
+  readonly classId: number | undefined;
+  /** Method id of the method that failed, when the broker names one. */
+  readonly methodId: number | undefined;
+
+  constructor(message: string, options: AmqpErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code;
+    this.source = options.source;
+    this.retryable = options.retryable ?? false;
+    this.replyCode = options.replyCode;
+    this.replyText = options.replyText;
+    this.classId = options.classId;
+    this.methodId = options.methodId;
+  }
+
+  /** Checks for a Warren error, including one created by another installed copy of Warren. */
+  static isInstance(value: unknown): value is AmqpError {
+    return typeof value === 'object' && value !== null && marker in value;
+  }
+}
+Object.defineProperty(AmqpError.prototype, marker, { value: true });
+
+/** The connection failed or was closed; every channel on it is gone too. */
+export class ConnectionError extends AmqpError {}
+
+/** A channel failed or was closed; the connection and its other channels keep working. */
+export class ChannelError extends AmqpError {}
+
+/**
+ * The peer sent bytes that do not form valid AMQP frames. The connection cannot continue,
+ * because the frame boundaries are lost.
+ */
+export class FrameError extends ConnectionError {
+  constructor(message: string, code: string, replyCode: number, cause?: unknown) {
+    super(message, { code, source: 'broker', replyCode, cause });
+  }
+}
+
+/**
+ * A value passed by the caller cannot be encoded, such as a short string over 255 bytes.
+ * Nothing was sent, and the connection is unaffected.
+ */
+export class InvalidArgumentError extends AmqpError {
+  constructor(message: string, code: string) {
+    super(message, { code, source: 'client' });
+  }
+}
