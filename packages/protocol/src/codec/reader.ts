@@ -4,7 +4,8 @@ const TWO_TO_32 = 4294967296;
 /** AMQP reply code for a frame whose fields cannot be parsed (spec constant `syntax-error`). */
 const SYNTAX_ERROR = 502;
 
-const textDecoder = new TextDecoder();
+// ignoreBOM keeps a leading U+FEFF, which is part of the string the peer sent.
+const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * Reads AMQP wire types from one frame payload.

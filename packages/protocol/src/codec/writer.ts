@@ -2,6 +2,9 @@ import { InvalidArgumentError } from '../errors.js';
 
 const DEFAULT_SLAB_SIZE = 64 * 1024;
 const TWO_TO_32 = 4294967296;
+const UINT64_MAX = 2n ** 64n - 1n;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 const textEncoder = new TextEncoder();
 
@@ -59,42 +62,51 @@ export class Writer {
   }
 
   uint8(value: number): void {
+    if ((value & 0xff) !== value) throw outOfRange(value, 'an unsigned 8-bit');
     this.ensure(1);
     this.#bytes[this.offset++] = value;
   }
 
   int8(value: number): void {
+    if ((value << 24) >> 24 !== value) throw outOfRange(value, 'a signed 8-bit');
     this.ensure(1);
     this.#view.setInt8(this.offset, value);
     this.offset += 1;
   }
 
   uint16(value: number): void {
+    if ((value & 0xffff) !== value) throw outOfRange(value, 'an unsigned 16-bit');
     this.ensure(2);
     this.#view.setUint16(this.offset, value);
     this.offset += 2;
   }
 
   int16(value: number): void {
+    if ((value << 16) >> 16 !== value) throw outOfRange(value, 'a signed 16-bit');
     this.ensure(2);
     this.#view.setInt16(this.offset, value);
     this.offset += 2;
   }
 
   uint32(value: number): void {
+    if (value >>> 0 !== value) throw outOfRange(value, 'an unsigned 32-bit');
     this.ensure(4);
     this.#view.setUint32(this.offset, value);
     this.offset += 4;
   }
 
   int32(value: number): void {
+    if ((value | 0) !== value) throw outOfRange(value, 'a signed 32-bit');
     this.ensure(4);
     this.#view.setInt32(this.offset, value);
     this.offset += 4;
   }
 
-  /** Writes an unsigned 64-bit integer from a safe integer or a bigint. */
+  /** Writes an unsigned 64-bit integer from a non-negative integer `number` or a bigint. */
   uint64(value: number | bigint): void {
+    if (typeof value === 'bigint' ? value < 0n || value > UINT64_MAX : !(Number.isInteger(value) && value >= 0 && value < 2 ** 64)) {
+      throw outOfRange(value, 'an unsigned 64-bit');
+    }
     this.ensure(8);
     if (typeof value === 'bigint') {
       this.#view.setBigUint64(this.offset, value);
@@ -106,8 +118,11 @@ export class Writer {
     this.offset += 8;
   }
 
-  /** Writes a signed 64-bit integer from a safe integer or a bigint. */
+  /** Writes a signed 64-bit integer from an integer `number` or a bigint. */
   int64(value: number | bigint): void {
+    if (typeof value === 'bigint' ? value < INT64_MIN || value > INT64_MAX : !(Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 63)) {
+      throw outOfRange(value, 'a signed 64-bit');
+    }
     this.ensure(8);
     if (typeof value === 'bigint') {
       this.#view.setBigInt64(this.offset, value);
@@ -178,15 +193,22 @@ export class Writer {
     this.offset += value.length;
   }
 
-  /** Writes a 32-bit value at an earlier position, such as a size known only after the fact. */
-  patchUint32(position: number, value: number): void {
-    this.#view.setUint32(position, value);
+  /**
+   * Position of the next write, counted from the start of the message. Unlike `offset`, it stays
+   * valid when `ensure()` moves the message to a new slab, so it is what `patchUint32` takes.
+   */
+  get position(): number {
+    return this.offset - this.#start;
   }
 
-  /** Writes an octet at an earlier position, such as a bit field completed after the fact. */
-  patchUint8(position: number, value: number): void {
-    this.#bytes[position] = value;
+  /** Writes a 32-bit value at an earlier `position`, such as a size known only after the fact. */
+  patchUint32(position: number, value: number): void {
+    this.#view.setUint32(this.#start + position, value);
   }
+}
+
+function outOfRange(value: number | bigint, type: string): InvalidArgumentError {
+  return new InvalidArgumentError(`value ${value} does not fit ${type} integer field`, 'VALUE_OUT_OF_RANGE');
 }
 
 function shortstrTooLong(value: string, length: string): InvalidArgumentError {

@@ -1,0 +1,83 @@
+import { describe, expect, test } from 'vitest';
+import { InvalidArgumentError } from '../errors.js';
+import { Writer } from './writer.js';
+
+function written(write: (writer: Writer) => void): number[] {
+  const writer = new Writer(16);
+  writer.begin();
+  write(writer);
+  return [...writer.finish()];
+}
+
+describe('Writer integer ranges', () => {
+  test.each([
+    ['uint8', 255, [255]],
+    ['int8', -128, [0x80]],
+    ['uint16', 65535, [0xff, 0xff]],
+    ['int16', -32768, [0x80, 0]],
+    ['uint32', 4294967295, [0xff, 0xff, 0xff, 0xff]],
+    ['int32', -2147483648, [0x80, 0, 0, 0]],
+    ['uint64', Number.MAX_SAFE_INTEGER, [0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]],
+    ['uint64', 2n ** 64n - 1n, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]],
+    ['int64', -1, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]],
+    ['int64', -(2n ** 63n), [0x80, 0, 0, 0, 0, 0, 0, 0]],
+  ] as const)('%s writes %s', (method, value, bytes) => {
+    expect(written((writer) => (writer[method] as (value: number | bigint) => void)(value))).toEqual(bytes);
+  });
+
+  test.each([
+    ['uint8', 256],
+    ['uint8', -1],
+    ['uint8', 1.5],
+    ['int8', 128],
+    ['uint16', 70000],
+    ['int16', 32768],
+    ['uint32', 2 ** 32],
+    ['uint32', Number.NaN],
+    ['int32', 2 ** 31],
+    ['uint64', -1],
+    ['uint64', 2 ** 64],
+    ['uint64', 0.5],
+    ['uint64', 2n ** 64n],
+    ['int64', 0.5],
+    ['int64', 2n ** 63n],
+  ] as const)('%s rejects %s without writing', (method, value) => {
+    const writer = new Writer(16);
+    writer.begin();
+    expect(() => (writer[method] as (value: number | bigint) => void)(value)).toThrow(InvalidArgumentError);
+    writer.begin();
+    expect(writer.finish().length).toBe(0);
+  });
+
+  test('error names the value and the width', () => {
+    const writer = new Writer();
+    writer.begin();
+    expect(() => writer.uint16(70000)).toThrow('value 70000 does not fit an unsigned 16-bit integer field');
+  });
+});
+
+describe('Writer messages', () => {
+  test('finished views survive a slab change', () => {
+    const writer = new Writer(8);
+    writer.begin();
+    writer.uint32(0x01020304);
+    const first = writer.finish();
+    writer.begin();
+    writer.bytes(new Uint8Array(20).fill(7));
+    const second = writer.finish();
+    expect([...first]).toEqual([1, 2, 3, 4]);
+    expect(second.length).toBe(20);
+    expect(second.every((byte) => byte === 7)).toBe(true);
+  });
+
+  test('position survives a slab change', () => {
+    const writer = new Writer(8);
+    writer.begin();
+    writer.uint16(1);
+    const position = writer.position;
+    writer.uint32(0);
+    writer.bytes(new Uint8Array(32));
+    writer.patchUint32(position, 0xaabbccdd);
+    expect([...writer.finish().subarray(2, 6)]).toEqual([0xaa, 0xbb, 0xcc, 0xdd]);
+  });
+});
