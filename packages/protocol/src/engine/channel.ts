@@ -1,0 +1,538 @@
+import { Reader } from '../codec/reader.js';
+import type { Writer } from '../codec/writer.js';
+import { encodeContentFrames, encodeMethodFrame } from '../codec/frame-encoder.js';
+import type { Frame } from '../codec/frame-decoder.js';
+import { AmqpError, ChannelError, FrameError } from '../errors.js';
+import { FrameType, ReplyCode } from '../generated/constants.js';
+import {
+  type AnyMethod,
+  BasicAck,
+  BasicCancel,
+  BasicCancelOk,
+  BasicConsume,
+  type BasicConsumeOk,
+  BasicGet,
+  BasicNack,
+  BasicPublish,
+  BasicReject,
+  ChannelClose,
+  ChannelCloseOk,
+  ChannelFlowOk,
+  ChannelOpen,
+  MethodId,
+  decodeMethod,
+  methodName,
+} from '../generated/methods.js';
+import { type BasicProperties, readBasicProperties } from '../generated/properties.js';
+import type { Message, ReturnedMessage } from './message.js';
+
+/** Callbacks of a request that the broker answers, such as `queue.declare`. */
+export interface Pending<T> {
+  resolve(value: T): void;
+  reject(error: AmqpError): void;
+}
+
+/** Receives the messages and the cancellation of one consumer. */
+export interface ConsumerHandler {
+  onMessage(message: Message): void;
+  /** Called when the broker cancels the consumer, for example because its queue was deleted. */
+  onCancel?(): void;
+}
+
+/** Receives what happens on a channel outside of any request. */
+export interface ChannelHandler {
+  /** Called once when the channel closes; `error` is undefined for a close that the client asked for. */
+  onClose?(error: AmqpError | undefined): void;
+  /** Called for each message that the broker returns as unroutable. */
+  onReturn?(message: ReturnedMessage): void;
+  /** Called for each publisher confirm (`basic.ack` or `basic.nack` from the broker). */
+  onConfirm?(deliveryTag: number, multiple: boolean, acknowledged: boolean): void;
+  /** Called when the broker pauses (`false`) or resumes (`true`) publishing with `channel.flow`. */
+  onFlow?(active: boolean): void;
+}
+
+/** What a channel needs from its connection. */
+export interface ChannelHost {
+  readonly writer: Writer;
+  readonly frameMax: number;
+  /** Largest message body the connection accepts, in bytes. */
+  readonly maxMessageSize: number;
+  send(chunk: Uint8Array): void;
+  /** Frees the channel id; called after the channel's `close-ok` has been sent or received. */
+  release(channel: ChannelEngine): void;
+  /** Ends the connection because the broker broke the protocol. */
+  fail(error: AmqpError): void;
+}
+
+type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
+
+/** A request in the channel's queue, or frames waiting behind a request that has not been sent. */
+interface QueueEntry {
+  chunks: Uint8Array[];
+  /** Ids of the methods that answer this request; empty for frames that expect no answer. */
+  responses: readonly number[];
+  methodId: number;
+  pending: Pending<never> | undefined;
+  /** Reacts to the answer; returns the value that resolves `pending`. */
+  complete: ((response: AnyMethod) => unknown) | undefined;
+}
+
+/** A message being assembled from its method, content header and body frames. */
+interface IncomingContent {
+  method: AnyMethod;
+  properties: BasicProperties | undefined;
+  bodySize: number;
+  body: Uint8Array | undefined;
+  received: number;
+}
+
+const EMPTY_BODY = new Uint8Array(0);
+const NO_RESPONSES: readonly number[] = [];
+
+/**
+ * The state of one AMQP channel, without I/O.
+ *
+ * How it works: requests that the broker answers go through a queue, and only the head of the
+ * queue is on the wire, so at most one synchronous request is outstanding (spec 0-9-1, 4.2.6).
+ * Frames that expect no answer, such as publishes and acks, are sent at once unless requests are
+ * waiting in the queue; then they wait behind those requests, so the broker sees every method in
+ * the order the caller issued it. Incoming `basic.deliver`, `basic.return` and `basic.get-ok` are
+ * assembled from their header and body frames before they are handed on.
+ */
+export class ChannelEngine {
+  readonly id: number;
+  #state: ChannelState = 'opening';
+  #host: ChannelHost;
+  #handler: ChannelHandler;
+  /** The request on the wire, waiting for its answer. */
+  #awaiting: QueueEntry | undefined;
+  /** Entries not yet sent, in call order. */
+  #queue: QueueEntry[] = [];
+  /** Closes that wait for the `close-ok` of a close already under way. */
+  #closeWaiters: Pending<void>[] = [];
+  #consumers = new Map<string, ConsumerHandler>();
+  #content: IncomingContent | undefined;
+  #closeError: AmqpError | undefined;
+  #flowActive = true;
+
+  constructor(id: number, host: ChannelHost, handler: ChannelHandler) {
+    this.id = id;
+    this.#host = host;
+    this.#handler = handler;
+  }
+
+  get state(): ChannelState {
+    return this.#state;
+  }
+
+  /** Whether the broker allows publishing on this channel (`channel.flow`). */
+  get flowActive(): boolean {
+    return this.#flowActive;
+  }
+
+  /** The error that closed the channel, once it is closed or closing. */
+  get closeError(): AmqpError | undefined {
+    return this.#closeError;
+  }
+
+  /** Sends `channel.open`; `pending` resolves once the broker answers with `channel.open-ok`. */
+  open(pending: Pending<void>): void {
+    this.#enqueue(new ChannelOpen(), ChannelOpen.id, ChannelOpen.responses, pending, () => {
+      this.#state = 'open';
+    });
+  }
+
+  /**
+   * Sends a method that the broker answers and resolves `pending` with the answer. With the
+   * method's no-wait flag set, nothing answers, so `pending` resolves once the frame is sent.
+   */
+  request<T extends AnyMethod>(method: AnyMethod, pending: Pending<T>): void {
+    this.#assertUsable();
+    const info = method.constructor as unknown as { id: number; responses: readonly number[] };
+    const flags = method as { noWait?: boolean; nowait?: boolean };
+    const noWait = flags.noWait === true || flags.nowait === true;
+    this.#enqueue(method, info.id, noWait ? NO_RESPONSES : info.responses, pending, (response) => response);
+  }
+
+  /**
+   * Publishes a message. The body is framed as views of `body`, which must not change until the
+   * frames are written.
+   */
+  publish(
+    exchange: string,
+    routingKey: string,
+    body: Uint8Array,
+    properties: BasicProperties,
+    mandatory: boolean,
+    immediate: boolean,
+  ): void {
+    this.#assertUsable();
+    const chunks: Uint8Array[] = [];
+    encodeContentFrames(
+      this.#host.writer,
+      this.id,
+      new BasicPublish(exchange, routingKey, mandatory, immediate),
+      BasicPublish.classId,
+      properties,
+      body,
+      this.#host.frameMax,
+      chunks,
+    );
+    this.#sendOrQueue(chunks, MethodId.BasicPublish);
+  }
+
+  /** Starts a consumer; `pending` resolves with the consumer tag once the broker confirms it. */
+  consume(method: BasicConsume, handler: ConsumerHandler, pending: Pending<string>): void {
+    this.#assertUsable();
+    if (!method.noWait) {
+      this.#enqueue(method, BasicConsume.id, BasicConsume.responses, pending, (response) => {
+        const tag = (response as BasicConsumeOk).consumerTag;
+        this.#consumers.set(tag, handler);
+        return tag;
+      });
+      return;
+    }
+
+    // With no-wait the broker sends no consume-ok, so the consumer is registered now.
+    const tag = method.consumerTag;
+    if (tag === '') {
+      throw new ChannelError('basic.consume with noWait needs an explicit consumer tag', {
+        code: 'CONSUMER_TAG_REQUIRED',
+        source: 'client',
+      });
+    }
+    this.#consumers.set(tag, handler);
+    const sent: Pending<void> = { resolve: () => pending.resolve(tag), reject: (error) => pending.reject(error) };
+    this.#enqueue(method, BasicConsume.id, NO_RESPONSES, sent, () => undefined);
+  }
+
+  /** Cancels a consumer; its handler receives no message after `pending` resolves. */
+  cancel(consumerTag: string, pending: Pending<void>): void {
+    this.#assertUsable();
+    this.#enqueue(new BasicCancel(consumerTag, false), BasicCancel.id, BasicCancel.responses, pending, () => {
+      this.#consumers.delete(consumerTag);
+    });
+  }
+
+  /** Fetches one message; `pending` resolves with it, or with null when the queue is empty. */
+  get(method: BasicGet, pending: Pending<Message | null>): void {
+    this.#assertUsable();
+    // A get-ok completes the request only once its content has arrived; see #completeContent.
+    this.#enqueue(method, BasicGet.id, BasicGet.responses, pending, () => null);
+  }
+
+  ack(deliveryTag: number, multiple: boolean): void {
+    this.#assertUsable();
+    this.#sendOrQueue([this.#encode(new BasicAck(deliveryTag, multiple))], MethodId.BasicAck);
+  }
+
+  nack(deliveryTag: number, multiple: boolean, requeue: boolean): void {
+    this.#assertUsable();
+    this.#sendOrQueue([this.#encode(new BasicNack(deliveryTag, multiple, requeue))], MethodId.BasicNack);
+  }
+
+  reject(deliveryTag: number, requeue: boolean): void {
+    this.#assertUsable();
+    this.#sendOrQueue([this.#encode(new BasicReject(deliveryTag, requeue))], MethodId.BasicReject);
+  }
+
+  /**
+   * Closes the channel. Requests still waiting reject with a `CHANNEL_CLOSED` error, and
+   * `pending` resolves once the broker answers with `channel.close-ok`.
+   */
+  close(pending: Pending<void>): void {
+    if (this.#state === 'closed') {
+      pending.resolve();
+      return;
+    }
+    if (this.#state === 'closing') {
+      this.#closeWaiters.push(pending);
+      return;
+    }
+
+    const error = new ChannelError(`channel ${this.id} was closed by the client`, {
+      code: 'CHANNEL_CLOSED',
+      source: 'client',
+      replyCode: ReplyCode.replySuccess,
+    });
+    this.#state = 'closing';
+    this.#closeError = error;
+    // The spec lets a peer discard what arrives after it sent close, so requests not yet
+    // answered can no longer complete.
+    this.#rejectQueue(error);
+    this.#closeWaiters.push(pending);
+    this.#host.send(this.#encode(new ChannelClose(ReplyCode.replySuccess, 'Goodbye', 0, 0)));
+  }
+
+  /** Handles a frame addressed to this channel. */
+  handleFrame(frame: Frame): void {
+    if (frame.type === FrameType.method) {
+      this.#handleMethod(decodeMethod(new Reader(frame.payload)));
+    } else if (frame.type === FrameType.header) {
+      this.#handleHeader(frame.payload);
+    } else if (frame.type === FrameType.body) {
+      this.#handleBody(frame.payload);
+    } else {
+      throw unexpectedFrame(`frame of type ${frame.type} on channel ${this.id}`);
+    }
+  }
+
+  /** Ends the channel because its connection ended; every waiting request rejects with `error`. */
+  connectionClosed(error: AmqpError): void {
+    if (this.#state === 'closed') return;
+    this.#finish(error, error);
+  }
+
+  #handleMethod(method: AnyMethod): void {
+    if (this.#content !== undefined) {
+      throw unexpectedFrame(`${methodName(method.id)} on channel ${this.id} while a message body was expected`);
+    }
+
+    // After sending channel.close the spec has the client discard everything but close and close-ok.
+    if (this.#state === 'closing' && method.id !== MethodId.ChannelClose && method.id !== MethodId.ChannelCloseOk) {
+      return;
+    }
+
+    switch (method.id) {
+      case MethodId.BasicDeliver:
+      case MethodId.BasicReturn:
+      case MethodId.BasicGetOk:
+        this.#content = { method, properties: undefined, bodySize: 0, body: undefined, received: 0 };
+        return;
+      case MethodId.BasicAck:
+        this.#handler.onConfirm?.(method.deliveryTag, method.multiple, true);
+        return;
+      case MethodId.BasicNack:
+        this.#handler.onConfirm?.(method.deliveryTag, method.multiple, false);
+        return;
+      case MethodId.BasicCancel:
+        this.#handleBrokerCancel(method.consumerTag, method.noWait);
+        return;
+      case MethodId.ChannelFlow:
+        this.#flowActive = method.active;
+        this.#host.send(this.#encode(new ChannelFlowOk(method.active)));
+        this.#handler.onFlow?.(method.active);
+        return;
+      case MethodId.ChannelClose:
+        this.#handleBrokerClose(method);
+        return;
+      case MethodId.ChannelCloseOk:
+        this.#handleCloseOk();
+        return;
+      default:
+        this.#handleResponse(method);
+    }
+  }
+
+  /**
+   * Completes the request at the head of the queue with its answer. `value` resolves the
+   * request when given; otherwise the request's own completion computes it from the answer.
+   */
+  #handleResponse(method: AnyMethod, value?: unknown): void {
+    const head = this.#awaiting;
+    if (head === undefined || !head.responses.includes(method.id)) {
+      const waiting = head ? ` while waiting for the answer to ${methodName(head.methodId)}` : '';
+      throw new FrameError(
+        `unexpected ${methodName(method.id)} on channel ${this.id}${waiting}`,
+        'METHOD_UNEXPECTED',
+        ReplyCode.commandInvalid,
+      );
+    }
+
+    this.#awaiting = undefined;
+    const result = value === undefined ? head.complete?.(method) : value;
+    head.pending?.resolve(result as never);
+    this.#pump();
+  }
+
+  #handleHeader(payload: Uint8Array): void {
+    const content = this.#content;
+    if (content === undefined || content.properties !== undefined) {
+      throw unexpectedFrame(`content header on channel ${this.id} without a method that carries content`);
+    }
+
+    const reader = new Reader(payload);
+    const classId = reader.uint16();
+    reader.uint16(); // weight, unused in 0-9-1
+    const bodySize = reader.uint64Number();
+    if (classId !== 60) {
+      throw unexpectedFrame(`content header of class ${classId} on channel ${this.id}; only basic (60) carries content`);
+    }
+    if (bodySize > this.#host.maxMessageSize) {
+      throw new FrameError(
+        `message body of ${bodySize} bytes on channel ${this.id} exceeds the limit of ${this.#host.maxMessageSize} bytes`,
+        'MESSAGE_TOO_LARGE',
+        ReplyCode.frameError,
+      );
+    }
+
+    content.properties = readBasicProperties(reader);
+    content.bodySize = bodySize;
+    if (bodySize === 0) this.#completeContent(content, EMPTY_BODY);
+  }
+
+  #handleBody(payload: Uint8Array): void {
+    const content = this.#content;
+    if (content === undefined || content.properties === undefined) {
+      throw unexpectedFrame(`content body on channel ${this.id} without a content header`);
+    }
+    const received = content.received + payload.length;
+    if (received > content.bodySize) {
+      throw unexpectedFrame(`content body on channel ${this.id} exceeds the announced size of ${content.bodySize} bytes`);
+    }
+
+    // A body in one frame is handed on as a view; a larger one is copied once into its own buffer.
+    if (received === content.bodySize && content.received === 0) {
+      this.#completeContent(content, payload);
+      return;
+    }
+    content.body ??= new Uint8Array(content.bodySize);
+    content.body.set(payload, content.received);
+    content.received = received;
+    if (received === content.bodySize) this.#completeContent(content, content.body);
+  }
+
+  #completeContent(content: IncomingContent, body: Uint8Array): void {
+    this.#content = undefined;
+    const method = content.method;
+    const properties = content.properties!;
+
+    if (method.id === MethodId.BasicDeliver) {
+      const consumer = this.#consumers.get(method.consumerTag);
+      // NOTE: a delivery for a consumer that was just cancelled is dropped here; unless it was
+      // consumed with noAck, the broker requeues it when the channel closes.
+      consumer?.onMessage({
+        body,
+        properties,
+        deliveryTag: method.deliveryTag,
+        redelivered: method.redelivered,
+        exchange: method.exchange,
+        routingKey: method.routingKey,
+        consumerTag: method.consumerTag,
+      });
+    } else if (method.id === MethodId.BasicGetOk) {
+      const message: Message = {
+        body,
+        properties,
+        deliveryTag: method.deliveryTag,
+        redelivered: method.redelivered,
+        exchange: method.exchange,
+        routingKey: method.routingKey,
+        messageCount: method.messageCount,
+      };
+      this.#handleResponse(method, message);
+    } else if (method.id === MethodId.BasicReturn) {
+      this.#handler.onReturn?.({
+        body,
+        properties,
+        replyCode: method.replyCode,
+        replyText: method.replyText,
+        exchange: method.exchange,
+        routingKey: method.routingKey,
+      });
+    }
+  }
+
+  #handleBrokerCancel(consumerTag: string, noWait: boolean): void {
+    const consumer = this.#consumers.get(consumerTag);
+    this.#consumers.delete(consumerTag);
+    if (!noWait) this.#host.send(this.#encode(new BasicCancelOk(consumerTag)));
+    consumer?.onCancel?.();
+  }
+
+  #handleBrokerClose(method: Extract<AnyMethod, { id: typeof MethodId.ChannelClose }>): void {
+    // Sending close-ok frees the id on the broker's side, so the channel is done either way,
+    // even when it had sent its own close that the broker will now never answer.
+    this.#host.send(this.#encode(new ChannelCloseOk()));
+    const failed = method.classId === 0 ? '' : `${methodName((method.classId << 16) | method.methodId)}: `;
+    const error = new ChannelError(`${failed}${method.replyText}`, {
+      code: 'CHANNEL_CLOSED_BY_BROKER',
+      source: 'broker',
+      replyCode: method.replyCode,
+      replyText: method.replyText,
+      classId: method.classId,
+      methodId: method.methodId,
+    });
+    const ownClose = this.#state === 'closing' ? this.#closeError : undefined;
+    this.#finish(ownClose ?? error, error);
+  }
+
+  #handleCloseOk(): void {
+    if (this.#state !== 'closing') {
+      throw new FrameError(`unexpected channel.close-ok on channel ${this.id}`, 'METHOD_UNEXPECTED', ReplyCode.commandInvalid);
+    }
+    this.#finish(this.#closeError!, undefined);
+  }
+
+  /**
+   * Marks the channel closed, rejects waiting requests with `error`, resolves waiting closes,
+   * and reports `reported` (undefined for a close the client asked for) to the handler.
+   */
+  #finish(error: AmqpError, reported: AmqpError | undefined): void {
+    this.#state = 'closed';
+    this.#closeError ??= error;
+    this.#content = undefined;
+    this.#rejectQueue(error);
+    const closeWaiters = this.#closeWaiters;
+    this.#closeWaiters = [];
+    for (const pending of closeWaiters) pending.resolve();
+    this.#consumers.clear();
+    this.#host.release(this);
+    this.#handler.onClose?.(reported);
+  }
+
+  #rejectQueue(error: AmqpError): void {
+    const entries = this.#awaiting === undefined ? this.#queue : [this.#awaiting, ...this.#queue];
+    this.#awaiting = undefined;
+    this.#queue = [];
+    for (const entry of entries) entry.pending?.reject(error);
+  }
+
+  #enqueue(
+    method: AnyMethod,
+    methodId: number,
+    responses: readonly number[],
+    pending: Pending<never> | Pending<any>,
+    complete: (response: AnyMethod) => unknown,
+  ): void {
+    const chunk = this.#encode(method);
+    this.#queue.push({ chunks: [chunk], responses, methodId, pending, complete });
+    this.#pump();
+  }
+
+  #sendOrQueue(chunks: Uint8Array[], methodId: number): void {
+    if (this.#queue.length === 0) {
+      for (const chunk of chunks) this.#host.send(chunk);
+      return;
+    }
+    this.#queue.push({ chunks, responses: NO_RESPONSES, methodId, pending: undefined, complete: undefined });
+  }
+
+  /** Sends queued entries in order, stopping at a request while another awaits its answer. */
+  #pump(): void {
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0]!;
+      const expectsAnswer = head.responses.length > 0;
+      if (expectsAnswer && this.#awaiting !== undefined) return;
+
+      this.#queue.shift();
+      for (const chunk of head.chunks) this.#host.send(chunk);
+      if (expectsAnswer) this.#awaiting = head;
+      else head.pending?.resolve(undefined as never);
+    }
+  }
+
+  #encode(method: AnyMethod): Uint8Array {
+    return encodeMethodFrame(this.#host.writer, this.id, method);
+  }
+
+  #assertUsable(): void {
+    if (this.#state === 'open' || this.#state === 'opening') return;
+    throw this.#closeError ?? new ChannelError(`channel ${this.id} is closed`, { code: 'CHANNEL_CLOSED', source: 'client' });
+  }
+}
+
+function unexpectedFrame(description: string): FrameError {
+  return new FrameError(`unexpected ${description}`, 'FRAME_UNEXPECTED', ReplyCode.unexpectedFrame);
+}
+

@@ -1,0 +1,578 @@
+import { describe, expect, test } from 'vitest';
+import { FrameDecoder, type Frame } from '../codec/frame-decoder.js';
+import { HEARTBEAT_FRAME, PROTOCOL_HEADER, encodeContentFrames, encodeMethodFrame } from '../codec/frame-encoder.js';
+import { Reader } from '../codec/reader.js';
+import { Writer } from '../codec/writer.js';
+import type { AmqpError } from '../errors.js';
+import {
+  type AnyMethod,
+  BasicConsumeOk,
+  BasicDeliver,
+  BasicGetEmpty,
+  BasicGetOk,
+  BasicConsume,
+  BasicGet,
+  ChannelClose,
+  ChannelCloseOk,
+  ChannelOpenOk,
+  ConnectionBlocked,
+  ConnectionClose,
+  ConnectionCloseOk,
+  ConnectionOpenOk,
+  ConnectionStart,
+  ConnectionTune,
+  ConnectionUnblocked,
+  MethodId,
+  QueueDeclare,
+  QueueDeclareOk,
+  decodeMethod,
+} from '../generated/methods.js';
+import type { ChannelEngine } from './channel.js';
+import { ConnectionEngine, type ConnectionEngineOptions } from './connection.js';
+import type { Message } from './message.js';
+import { plainMechanism } from './sasl.js';
+
+/**
+ * A broker scripted by the test: it decodes what the engine sends with the same codec a real
+ * broker would need, and feeds frames back through `receive`.
+ */
+class ScriptedBroker {
+  readonly writer = new Writer();
+  readonly decoder = new FrameDecoder();
+  readonly events: string[] = [];
+  closeError: AmqpError | undefined | 'open' = 'open';
+  engine: ConnectionEngine;
+  now = 0;
+  #headerSeen = false;
+
+  constructor(options: Partial<ConnectionEngineOptions> = {}) {
+    this.decoder.frameMax = 1 << 20;
+    this.engine = new ConnectionEngine(
+      { mechanism: plainMechanism('guest', 'secret'), ...options },
+      {
+        send: (chunk) => this.#collect(chunk),
+        onOpen: () => this.events.push('open'),
+        onClose: (error) => {
+          this.closeError = error;
+          this.events.push(`close:${error?.code ?? 'none'}`);
+        },
+        onBlocked: (reason) => this.events.push(`blocked:${reason}`),
+        onUnblocked: () => this.events.push('unblocked'),
+      },
+    );
+  }
+
+  readonly sent: Frame[] = [];
+  sentBytes: Uint8Array[] = [];
+
+  #collect(chunk: Uint8Array): void {
+    this.sentBytes.push(chunk);
+    if (!this.#headerSeen) {
+      expect(chunk).toEqual(PROTOCOL_HEADER);
+      this.#headerSeen = true;
+      return;
+    }
+    this.decoder.push(chunk.slice());
+    let frame: Frame | undefined;
+    while ((frame = this.decoder.next()) !== undefined) this.sent.push(frame);
+  }
+
+  /** Methods the engine sent since the last call, as decoded objects. */
+  takeMethods(): AnyMethod[] {
+    const frames = this.sent.splice(0);
+    return frames.filter((frame) => frame.type === 1).map((frame) => decodeMethod(new Reader(frame.payload)));
+  }
+
+  takeFrames(): Frame[] {
+    return this.sent.splice(0);
+  }
+
+  send(channel: number, method: AnyMethod): void {
+    this.engine.receive(encodeMethodFrame(this.writer, channel, method).slice(), this.now);
+  }
+
+  sendBytes(bytes: Uint8Array): void {
+    this.engine.receive(bytes, this.now);
+  }
+
+  /** Runs the handshake to the open state with the given tune values. */
+  open(tune = new ConnectionTune(2047, 131072, 60)): void {
+    this.engine.start(this.now);
+    this.send(0, new ConnectionStart(0, 9, { product: 'RabbitMQ' }, 'AMQPLAIN PLAIN', 'en_US'));
+    this.send(0, tune);
+    this.send(0, new ConnectionOpenOk());
+    this.takeMethods();
+  }
+
+  openChannel(): ChannelEngine {
+    let opened: ChannelEngine | undefined;
+    this.engine.openChannel({}, { resolve: (channel) => (opened = channel), reject: (error) => { throw error; } });
+    const [open] = this.takeFrames();
+    expect(decodeMethod(new Reader(open!.payload)).id).toBe(MethodId.ChannelOpen);
+    this.send(open!.channel, new ChannelOpenOk());
+    expect(opened).toBeDefined();
+    return opened!;
+  }
+}
+
+function recorder<T>() {
+  const result: { value?: T; error?: AmqpError; settled: number } = { settled: 0 };
+  return {
+    result,
+    pending: {
+      resolve: (value: T) => {
+        result.value = value;
+        result.settled++;
+      },
+      reject: (error: AmqpError) => {
+        result.error = error;
+        result.settled++;
+      },
+    },
+  };
+}
+
+describe('connection handshake', () => {
+  test('sends the protocol header, start-ok, tune-ok and open in order', () => {
+    const broker = new ScriptedBroker({ vhost: 'tests', connectionName: 'handshake test' });
+    broker.engine.start(0);
+    expect(broker.sentBytes[0]).toEqual(new Uint8Array([65, 77, 81, 80, 0, 0, 9, 1]));
+
+    broker.send(0, new ConnectionStart(0, 9, {}, 'AMQPLAIN PLAIN', 'en_US'));
+    const [startOk] = broker.takeMethods();
+    if (startOk?.id !== MethodId.ConnectionStartOk) throw new Error(`expected start-ok, got ${startOk?.id}`);
+    expect(startOk.mechanism).toBe('PLAIN');
+    expect(new TextDecoder().decode(startOk.response)).toBe('\u0000guest\u0000secret');
+    expect(startOk.locale).toBe('en_US');
+    expect(startOk.clientProperties.connection_name).toBe('handshake test');
+    expect(startOk.clientProperties.product).toBe('Warren');
+    expect(startOk.clientProperties.capabilities).toEqual({
+      publisher_confirms: true,
+      exchange_exchange_bindings: true,
+      'basic.nack': true,
+      consumer_cancel_notify: true,
+      'connection.blocked': true,
+      authentication_failure_close: true,
+      per_consumer_qos: true,
+    });
+
+    broker.send(0, new ConnectionTune(0, 0, 60));
+    const [tuneOk, open] = broker.takeMethods();
+    expect(tuneOk).toMatchObject({ id: MethodId.ConnectionTuneOk, channelMax: 2047, frameMax: 131072, heartbeat: 60 });
+    expect(open).toMatchObject({ id: MethodId.ConnectionOpen, virtualHost: 'tests' });
+    expect(broker.events).toEqual([]);
+
+    broker.send(0, new ConnectionOpenOk());
+    expect(broker.events).toEqual(['open']);
+    expect(broker.engine.state).toBe('open');
+  });
+
+  test.each([
+    { name: 'broker zeros mean no limit', server: [0, 0, 0], client: {}, expected: [2047, 131072, 0] },
+    { name: 'smaller limits win', server: [100, 8192, 30], client: { channelMax: 500, frameMax: 65536, heartbeat: 10 }, expected: [100, 8192, 10] },
+    { name: 'client limits below the broker', server: [2047, 131072, 60], client: { channelMax: 10, frameMax: 4096 }, expected: [10, 4096, 60] },
+    { name: 'client heartbeat 0 disables', server: [0, 0, 60], client: { heartbeat: 0 }, expected: [2047, 131072, 0] },
+    { name: 'client heartbeat capped by broker', server: [0, 0, 60], client: { heartbeat: 120 }, expected: [2047, 131072, 60] },
+    { name: 'client heartbeat when broker has none', server: [0, 0, 0], client: { heartbeat: 10 }, expected: [2047, 131072, 10] },
+    { name: 'client asks above no-limit broker', server: [0, 0, 0], client: { channelMax: 65535, frameMax: 4294967295 }, expected: [65535, 4294967295, 0] },
+  ])('tune: $name', ({ server, client, expected }) => {
+    const broker = new ScriptedBroker(client);
+    broker.engine.start(0);
+    broker.send(0, new ConnectionStart(0, 9, {}, 'PLAIN', 'en_US'));
+    broker.takeMethods();
+    broker.send(0, new ConnectionTune(server[0], server[1], server[2]));
+    const [tuneOk] = broker.takeMethods();
+    expect(tuneOk).toMatchObject({ channelMax: expected[0], frameMax: expected[1], heartbeat: expected[2] });
+  });
+
+  test('refuses a negotiated frame_max below 4096', () => {
+    const broker = new ScriptedBroker();
+    broker.engine.start(0);
+    broker.send(0, new ConnectionStart(0, 9, {}, 'PLAIN', 'en_US'));
+    broker.takeMethods();
+    broker.send(0, new ConnectionTune(0, 1024, 0));
+    expect(broker.events).toEqual(['close:FRAME_MAX_TOO_SMALL']);
+    const methods = broker.takeMethods();
+    expect(methods.map((method) => method.id)).toEqual([MethodId.ConnectionClose]);
+  });
+
+  test('rejects client options out of range', () => {
+    expect(() => new ScriptedBroker({ frameMax: 4095 })).toThrow(/frameMax must be an integer from 4096/);
+    expect(() => new ScriptedBroker({ channelMax: 0 })).toThrow(/channelMax/);
+    expect(() => new ScriptedBroker({ heartbeat: -1 })).toThrow(/heartbeat/);
+  });
+
+  test('fails when the broker lacks the mechanism', () => {
+    const broker = new ScriptedBroker();
+    broker.engine.start(0);
+    broker.send(0, new ConnectionStart(0, 9, {}, 'AMQPLAIN EXTERNAL', 'en_US'));
+    expect(broker.events).toEqual(['close:AUTH_MECHANISM_UNSUPPORTED']);
+  });
+
+  test('access refused after start-ok is an authentication failure', () => {
+    const broker = new ScriptedBroker();
+    broker.engine.start(0);
+    broker.send(0, new ConnectionStart(0, 9, {}, 'PLAIN', 'en_US'));
+    broker.takeMethods();
+    broker.send(0, new ConnectionClose(403, 'ACCESS_REFUSED - Login was refused', 0, 0));
+    expect(broker.events).toEqual(['close:AUTHENTICATION_FAILED']);
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ConnectionCloseOk]);
+    expect((broker.closeError as AmqpError).replyCode).toBe(403);
+  });
+
+  test('hang-up after start-ok is a probable authentication failure', () => {
+    const broker = new ScriptedBroker();
+    broker.engine.start(0);
+    broker.send(0, new ConnectionStart(0, 9, {}, 'PLAIN', 'en_US'));
+    broker.engine.transportClosed();
+    expect(broker.events).toEqual(['close:PROBABLE_AUTHENTICATION_FAILURE']);
+  });
+});
+
+describe('connection close', () => {
+  test('broker close sends close-ok and reports reply code', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    broker.send(0, new ConnectionClose(320, 'CONNECTION_FORCED - broker forced connection closure with reason', 0, 0));
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ConnectionCloseOk]);
+    const error = broker.closeError as AmqpError;
+    expect(error.code).toBe('CONNECTION_CLOSED_BY_BROKER');
+    expect(error.replyCode).toBe(320);
+    expect(error.source).toBe('broker');
+    expect(error.retryable).toBe(true);
+  });
+
+  test('client close waits for close-ok and rejects requests once', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    const declare = recorder<AnyMethod>();
+    channel.request(QueueDeclare.from({ queue: 'q' }), declare.pending);
+    const closed = recorder<void>();
+    broker.engine.close(closed.pending);
+
+    expect(declare.result).toMatchObject({ settled: 1, error: { code: 'CONNECTION_CLOSED' } });
+    expect(closed.result.settled).toBe(0);
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.QueueDeclare, MethodId.ConnectionClose]);
+
+    // Frames that arrive after close are discarded, as the spec allows.
+    broker.send(1, new QueueDeclareOk('q', 0, 0));
+    broker.send(0, new ConnectionCloseOk());
+    expect(closed.result.settled).toBe(1);
+    expect(declare.result.settled).toBe(1);
+    expect(broker.events).toEqual(['open', 'close:none']);
+  });
+
+  test('close of an ended connection resolves at once', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    broker.engine.transportClosed(new Error('reset'));
+    expect(broker.events.at(-1)).toBe('close:CONNECTION_LOST');
+    const closed = recorder<void>();
+    broker.engine.close(closed.pending);
+    expect(closed.result.settled).toBe(1);
+  });
+
+  test('frame for an unknown channel closes with 504', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    broker.send(7, new QueueDeclareOk('q', 0, 0));
+    const [close] = broker.takeMethods();
+    expect(close).toMatchObject({ id: MethodId.ConnectionClose, replyCode: 504 });
+    expect(broker.events.at(-1)).toBe('close:CHANNEL_UNKNOWN');
+  });
+
+  test('malformed frame closes with the frame error code', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    // A method frame whose end octet is wrong.
+    broker.sendBytes(new Uint8Array([1, 0, 0, 0, 0, 0, 4, 0, 10, 0, 51, 0]));
+    const [close] = broker.takeMethods();
+    expect(close).toMatchObject({ id: MethodId.ConnectionClose, replyCode: 501 });
+    expect(broker.events.at(-1)).toBe('close:FRAME_END_INVALID');
+  });
+
+  test('blocked and unblocked reach the handler', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    broker.send(0, new ConnectionBlocked('low on memory'));
+    broker.send(0, new ConnectionUnblocked());
+    expect(broker.events).toEqual(['open', 'blocked:low on memory', 'unblocked']);
+  });
+});
+
+describe('heartbeats', () => {
+  test('sends a heartbeat after an interval without sending', () => {
+    const broker = new ScriptedBroker();
+    broker.open(new ConnectionTune(2047, 131072, 10));
+    expect(broker.engine.nextTimerAt).toBe(2500);
+
+    broker.takeFrames();
+    for (let now = 2500; now < 10_000; now += 2500) {
+      broker.now = now;
+      broker.send(0, new ConnectionBlocked('keep receiving'));
+      broker.engine.tick(now);
+    }
+    expect(broker.takeFrames()).toEqual([]);
+    broker.engine.tick(10_000);
+    const [heartbeat] = broker.takeFrames();
+    expect(heartbeat).toMatchObject({ type: 8, channel: 0 });
+    expect(broker.sentBytes.at(-1)).toEqual(HEARTBEAT_FRAME);
+  });
+
+  test('outbound frames postpone the heartbeat', () => {
+    const broker = new ScriptedBroker();
+    broker.open(new ConnectionTune(2047, 131072, 10));
+    const channel = broker.openChannel();
+    broker.takeFrames();
+    for (let now = 2500; now <= 20_000; now += 2500) {
+      broker.now = now;
+      channel.ack(1, false);
+      broker.send(0, new ConnectionBlocked('keep receiving'));
+      broker.engine.tick(now);
+    }
+    expect(broker.takeFrames().filter((frame) => frame.type === 8)).toEqual([]);
+  });
+
+  test('silent broker times out after two intervals', () => {
+    const broker = new ScriptedBroker();
+    broker.open(new ConnectionTune(2047, 131072, 10));
+    broker.engine.tick(10_000);
+    expect(broker.events).toEqual(['open']);
+    broker.engine.tick(19_999);
+    expect(broker.events).toEqual(['open']);
+    broker.engine.tick(20_000);
+    expect(broker.events).toEqual(['open', 'close:HEARTBEAT_TIMEOUT']);
+    expect((broker.closeError as AmqpError).source).toBe('network');
+    expect(broker.engine.nextTimerAt).toBeUndefined();
+  });
+
+  test('heartbeat 0 needs no timer', () => {
+    const broker = new ScriptedBroker();
+    broker.open(new ConnectionTune(2047, 131072, 0));
+    expect(broker.engine.nextTimerAt).toBeUndefined();
+  });
+});
+
+describe('channels', () => {
+  test('one synchronous request is outstanding at a time', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    const first = recorder<AnyMethod>();
+    const second = recorder<AnyMethod>();
+    channel.request(QueueDeclare.from({ queue: 'a' }), first.pending);
+    channel.request(QueueDeclare.from({ queue: 'b' }), second.pending);
+    channel.ack(5, false);
+
+    expect(broker.takeMethods()).toMatchObject([{ id: MethodId.QueueDeclare, queue: 'a' }]);
+    broker.send(1, new QueueDeclareOk('a', 3, 0));
+    expect(first.result.value).toMatchObject({ queue: 'a', messageCount: 3 });
+    // The ack waited behind the second declare, so the broker sees the calls in order.
+    expect(broker.takeMethods()).toMatchObject([{ id: MethodId.QueueDeclare, queue: 'b' }, { id: MethodId.BasicAck, deliveryTag: 5 }]);
+    broker.send(1, new QueueDeclareOk('b', 0, 0));
+    expect(second.result.value).toMatchObject({ queue: 'b' });
+  });
+
+  test('no-wait request expects no answer', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    const declare = recorder<AnyMethod>();
+    channel.request(QueueDeclare.from({ queue: 'a', noWait: true }), declare.pending);
+    expect(declare.result.settled).toBe(1);
+    const next = recorder<AnyMethod>();
+    channel.request(QueueDeclare.from({ queue: 'b' }), next.pending);
+    expect(broker.takeMethods()).toMatchObject([{ queue: 'a', noWait: true }, { queue: 'b', noWait: false }]);
+  });
+
+  test('unexpected answer closes the connection with 503', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    broker.openChannel();
+    broker.send(1, new QueueDeclareOk('a', 0, 0));
+    expect(broker.takeMethods()).toMatchObject([{ id: MethodId.ConnectionClose, replyCode: 503 }]);
+    expect(broker.events.at(-1)).toBe('close:METHOD_UNEXPECTED');
+  });
+
+  test('broker channel close rejects its requests and frees the id', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    const declare = recorder<AnyMethod>();
+    const queued = recorder<AnyMethod>();
+    channel.request(QueueDeclare.from({ queue: 'missing', passive: true }), declare.pending);
+    channel.request(QueueDeclare.from({ queue: 'other' }), queued.pending);
+    broker.takeMethods();
+    broker.send(1, new ChannelClose(404, "NOT_FOUND - no queue 'missing' in vhost '/'", 50, 10));
+
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ChannelCloseOk]);
+    expect(declare.result.error).toMatchObject({
+      code: 'CHANNEL_CLOSED_BY_BROKER',
+      replyCode: 404,
+      classId: 50,
+      methodId: 10,
+      message: "queue.declare: NOT_FOUND - no queue 'missing' in vhost '/'",
+    });
+    expect(queued.result.error).toBe(declare.result.error);
+    expect(declare.result.settled + queued.result.settled).toBe(2);
+    expect(broker.engine.state).toBe('open');
+    expect(() => channel.ack(1, false)).toThrow(/no queue 'missing'/);
+  });
+
+  test('client channel close waits for close-ok before reusing the id', () => {
+    const broker = new ScriptedBroker({ channelMax: 1 });
+    broker.open();
+    const channel = broker.openChannel();
+    const closed = recorder<void>();
+    channel.close(closed.pending);
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ChannelClose]);
+
+    const next = recorder<ChannelEngine>();
+    expect(() => broker.engine.openChannel({}, next.pending)).toThrow(/all 1 channels/);
+    broker.send(1, new ChannelCloseOk());
+    expect(closed.result.settled).toBe(1);
+    broker.engine.openChannel({}, next.pending);
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ChannelOpen]);
+  });
+});
+
+describe('content assembly', () => {
+  function deliver(broker: ScriptedBroker, body: Uint8Array, frameMax = 131072): void {
+    const chunks: Uint8Array[] = [];
+    encodeContentFrames(
+      broker.writer,
+      1,
+      new BasicDeliver('ctag', 1, false, 'exchange', 'key'),
+      60,
+      { contentType: 'text/plain', headers: { n: 1 } },
+      body,
+      frameMax,
+      chunks,
+    );
+    const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    broker.sendBytes(bytes);
+  }
+
+  function consume(broker: ScriptedBroker, channel: ChannelEngine): Message[] {
+    const messages: Message[] = [];
+    const started = recorder<string>();
+    channel.consume(BasicConsume.from({ queue: 'q' }), { onMessage: (message) => messages.push(message) }, started.pending);
+    broker.takeMethods();
+    broker.send(1, new BasicConsumeOk('ctag'));
+    expect(started.result.value).toBe('ctag');
+    return messages;
+  }
+
+  test('body in one frame is a view of the received bytes', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    const messages = consume(broker, channel);
+    deliver(broker, new TextEncoder().encode('hello'));
+    expect(messages).toHaveLength(1);
+    const [message] = messages;
+    expect(new TextDecoder().decode(message!.body)).toBe('hello');
+    expect(message).toMatchObject({ consumerTag: 'ctag', deliveryTag: 1, exchange: 'exchange', routingKey: 'key', properties: { contentType: 'text/plain', headers: { n: 1 } } });
+  });
+
+  test('body over several frames is reassembled', () => {
+    const broker = new ScriptedBroker({ frameMax: 4096 });
+    broker.open(new ConnectionTune(0, 4096, 0));
+    const channel = broker.openChannel();
+    const messages = consume(broker, channel);
+    const body = new Uint8Array(10_000).map((_, index) => index % 251);
+    deliver(broker, body, 4096);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.body).toEqual(body);
+  });
+
+  test('empty body needs no body frame', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    const messages = consume(broker, channel);
+    deliver(broker, new Uint8Array(0));
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.body.length).toBe(0);
+  });
+
+  test('get resolves with the message, then null', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    const first = recorder<Message | null>();
+    channel.get(BasicGet.from({ queue: 'q' }), first.pending);
+    const chunks: Uint8Array[] = [];
+    encodeContentFrames(broker.writer, 1, new BasicGetOk(9, true, '', 'q', 4), 60, {}, new Uint8Array([1, 2]), 131072, chunks);
+    for (const chunk of chunks) broker.sendBytes(chunk.slice());
+    expect(first.result.value).toMatchObject({ deliveryTag: 9, redelivered: true, messageCount: 4, body: new Uint8Array([1, 2]) });
+
+    const second = recorder<Message | null>();
+    channel.get(BasicGet.from({ queue: 'q' }), second.pending);
+    broker.send(1, new BasicGetEmpty());
+    expect(second.result).toMatchObject({ settled: 1, value: null });
+  });
+
+  test('body larger than announced closes with 505', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    consume(broker, channel);
+    broker.send(1, new BasicDeliver('ctag', 1, false, '', 'q'));
+    const header = new Writer();
+    header.begin();
+    header.uint16(60);
+    header.uint16(0);
+    header.uint64(1);
+    header.uint16(0);
+    const payload = header.finish();
+    broker.sendBytes(frame(2, 1, payload));
+    broker.sendBytes(frame(3, 1, new Uint8Array(2)));
+    expect(broker.takeMethods()).toMatchObject([{ id: MethodId.ConnectionClose, replyCode: 505 }]);
+  });
+
+  test('method between header and body closes with 505', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    consume(broker, channel);
+    broker.send(1, new BasicDeliver('ctag', 1, false, '', 'q'));
+    broker.send(1, new BasicDeliver('ctag', 2, false, '', 'q'));
+    expect(broker.takeMethods()).toMatchObject([{ id: MethodId.ConnectionClose, replyCode: 505 }]);
+    expect(broker.events.at(-1)).toBe('close:FRAME_UNEXPECTED');
+  });
+
+  test('announced body over maxMessageSize closes before allocating', () => {
+    const broker = new ScriptedBroker({ maxMessageSize: 1000 });
+    broker.open();
+    const channel = broker.openChannel();
+    consume(broker, channel);
+    broker.send(1, new BasicDeliver('ctag', 1, false, '', 'q'));
+    const header = new Writer();
+    header.begin();
+    header.uint16(60);
+    header.uint16(0);
+    header.uint64(2 ** 40);
+    header.uint16(0);
+    broker.sendBytes(frame(2, 1, header.finish()));
+    expect(broker.events.at(-1)).toBe('close:MESSAGE_TOO_LARGE');
+  });
+});
+
+function frame(type: number, channel: number, payload: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(payload.length + 8);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, type);
+  view.setUint16(1, channel);
+  view.setUint32(3, payload.length);
+  bytes.set(payload, 7);
+  bytes[bytes.length - 1] = 0xce;
+  return bytes;
+}

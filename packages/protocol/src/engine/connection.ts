@@ -1,0 +1,536 @@
+import { FrameDecoder, type Frame } from '../codec/frame-decoder.js';
+import { HEARTBEAT_FRAME, PROTOCOL_HEADER, encodeMethodFrame } from '../codec/frame-encoder.js';
+import type { FieldTable } from '../codec/field-value.js';
+import { Reader } from '../codec/reader.js';
+import { Writer } from '../codec/writer.js';
+import { AmqpError, ChannelError, ConnectionError, FrameError } from '../errors.js';
+import { FrameType, ReplyCode } from '../generated/constants.js';
+import {
+  type AnyMethod,
+  ConnectionClose,
+  ConnectionCloseOk,
+  ConnectionOpen,
+  ConnectionSecureOk,
+  ConnectionStartOk,
+  ConnectionTuneOk,
+  MethodId,
+  decodeMethod,
+  methodName,
+} from '../generated/methods.js';
+import { type ChannelHandler, ChannelEngine, type ChannelHost, type Pending } from './channel.js';
+import type { SaslMechanism } from './sasl.js';
+import { type TuneParameters, negotiateTune } from './tune.js';
+
+/** Options of the connection handshake. */
+export interface ConnectionEngineOptions {
+  /** SASL mechanism that authenticates the client. */
+  mechanism: SaslMechanism;
+  /** Virtual host to open. Default: `/`. */
+  vhost?: string;
+  /** Name shown for this connection in the RabbitMQ management UI. */
+  connectionName?: string;
+  /** Extra client properties; they override the defaults of the same name. */
+  clientProperties?: FieldTable;
+  /** Client product and version, sent as the `product` and `version` properties. */
+  product?: { name: string; version: string };
+  /** Runtime description sent as the `platform` property, such as `Node.js v20.20.2`. */
+  platform?: string;
+  /** Heartbeat interval in seconds; 0 disables heartbeats. Default: the broker's value. */
+  heartbeat?: number;
+  /** Largest frame in bytes, at least 4096. Default: 131072, capped by the broker's limit. */
+  frameMax?: number;
+  /** Highest channel number, 1 to 65535. Default: 2047, capped by the broker's limit. */
+  channelMax?: number;
+  /** Largest message body accepted from the broker, in bytes. Default: 512 MiB. */
+  maxMessageSize?: number;
+  /** Locale requested in `connection.start-ok`. Default: `en_US`. */
+  locale?: string;
+}
+
+/** Receives what the connection does; an adapter implements it over its transport. */
+export interface ConnectionEngineHandler {
+  /** Writes bytes to the transport, in order. */
+  send(chunk: Uint8Array): void;
+  /** Called once when `connection.open-ok` arrives and channels can be opened. */
+  onOpen?(): void;
+  /**
+   * Called once when the connection ends. `error` is undefined for a close that the client asked
+   * for. The adapter closes its transport after writing what `send` received before.
+   */
+  onClose?(error: AmqpError | undefined): void;
+  /** Called when the broker blocks publishing (`connection.blocked`), with its reason. */
+  onBlocked?(reason: string): void;
+  /** Called when the broker unblocks publishing (`connection.unblocked`). */
+  onUnblocked?(): void;
+}
+
+/**
+ * Connection states: `starting` waits for `connection.start`, `securing` for `secure` or `tune`,
+ * `opening` for `open-ok`, and `closing` for `close-ok`.
+ */
+export type ConnectionState = 'idle' | 'starting' | 'securing' | 'opening' | 'open' | 'closing' | 'closed';
+
+const DEFAULT_MAX_MESSAGE_SIZE = 512 * 1024 * 1024;
+const PRODUCT = { name: 'Warren', version: '0.0.0' };
+const CAPABILITIES: FieldTable = {
+  publisher_confirms: true,
+  exchange_exchange_bindings: true,
+  'basic.nack': true,
+  consumer_cancel_notify: true,
+  'connection.blocked': true,
+  authentication_failure_close: true,
+  per_consumer_qos: true,
+};
+
+/**
+ * The AMQP 0-9-1 connection state machine, without I/O: bytes and the current time go in,
+ * bytes and callbacks come out.
+ *
+ * How it works: `start()` sends the protocol header. Each `receive()` feeds the frame decoder and
+ * handles every complete frame: channel 0 drives the handshake (start, secure, tune, open) and the
+ * close, other channels go to their `ChannelEngine`. `tick()` sends heartbeats and detects a
+ * silent broker; the adapter calls it no later than `nextTimerAt`. A protocol violation by the
+ * broker closes the connection with the matching reply code and reports a `FrameError`.
+ */
+export class ConnectionEngine implements ChannelHost {
+  readonly writer = new Writer();
+  #options: ConnectionEngineOptions;
+  #handler: ConnectionEngineHandler;
+  #decoder = new FrameDecoder();
+  #state: ConnectionState = 'idle';
+  #channels = new Map<number, ChannelEngine>();
+  #nextChannelId = 1;
+  #tune: TuneParameters = { channelMax: 0, frameMax: 4096, heartbeat: 0 };
+  #serverProperties: FieldTable = {};
+  #closeError: AmqpError | undefined;
+  #closePending: Pending<void>[] = [];
+
+  // Heartbeats: sends are counted rather than timed, so `send` needs no clock; `tick` turns a
+  // changed count into the time of the last send, to within one check interval.
+  #sentFrames = 0;
+  #sentFramesAtCheck = 0;
+  #lastSendAt = 0;
+  #lastReceiveAt = 0;
+  #nextCheckAt: number | undefined;
+
+  constructor(options: ConnectionEngineOptions, handler: ConnectionEngineHandler) {
+    validateOptions(options);
+    this.#options = options;
+    this.#handler = handler;
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Negotiated limits; valid once the connection is open. */
+  get tune(): Readonly<TuneParameters> {
+    return this.#tune;
+  }
+
+  get frameMax(): number {
+    return this.#tune.frameMax;
+  }
+
+  get maxMessageSize(): number {
+    return this.#options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  }
+
+  /** Properties that the broker sent in `connection.start`, including its `capabilities`. */
+  get serverProperties(): FieldTable {
+    return this.#serverProperties;
+  }
+
+  /** The error that ended the connection, once it has ended with one. */
+  get closeError(): AmqpError | undefined {
+    return this.#closeError;
+  }
+
+  /** Time in milliseconds at which `tick()` must run next, or undefined when no timer is needed. */
+  get nextTimerAt(): number | undefined {
+    return this.#nextCheckAt;
+  }
+
+  /** Starts the handshake by sending the protocol header. */
+  start(now: number): void {
+    if (this.#state !== 'idle') throw new ConnectionError('the connection was already started', { code: 'INVALID_STATE', source: 'client' });
+    this.#state = 'starting';
+    this.#lastReceiveAt = now;
+    this.send(PROTOCOL_HEADER);
+  }
+
+  /** Handles bytes received from the transport at time `now` (milliseconds). */
+  receive(chunk: Uint8Array, now: number): void {
+    if (this.#state === 'closed') return;
+    this.#lastReceiveAt = now;
+    this.#decoder.push(chunk);
+    try {
+      let frame: Frame | undefined;
+      while ((frame = this.#decoder.next()) !== undefined) {
+        this.#handleFrame(frame, now);
+        // A frame may have ended the connection; TypeScript cannot see that the call changed the state.
+        if ((this.#state as ConnectionState) === 'closed') return;
+      }
+    } catch (error) {
+      if (!(error instanceof AmqpError)) throw error;
+      this.fail(error);
+    }
+  }
+
+  /** Sends a heartbeat when the connection has been quiet, and ends it when the broker has been. */
+  tick(now: number): void {
+    const interval = this.#tune.heartbeat * 1000;
+    if (this.#state !== 'open' || interval === 0) {
+      this.#nextCheckAt = undefined;
+      return;
+    }
+
+    if (this.#sentFrames !== this.#sentFramesAtCheck) {
+      this.#sentFramesAtCheck = this.#sentFrames;
+      this.#lastSendAt = now;
+    }
+    if (now - this.#lastReceiveAt >= 2 * interval) {
+      const error = new ConnectionError(
+        `no frame arrived from the broker for ${Math.round((now - this.#lastReceiveAt) / 1000)} s, twice the heartbeat interval of ${this.#tune.heartbeat} s`,
+        { code: 'HEARTBEAT_TIMEOUT', source: 'network', retryable: true },
+      );
+      this.#finish(error, error);
+      return;
+    }
+    if (now - this.#lastSendAt >= interval) {
+      this.send(HEARTBEAT_FRAME);
+      this.#sentFramesAtCheck = this.#sentFrames;
+      this.#lastSendAt = now;
+    }
+    this.#nextCheckAt = now + interval / 4;
+  }
+
+  /**
+   * Opens a channel. `pending` resolves with the channel once the broker answers; the handler
+   * receives the channel's events.
+   */
+  openChannel(handler: ChannelHandler, pending: Pending<ChannelEngine>): void {
+    this.#assertOpen();
+    const id = this.#allocateChannelId();
+    const channel = new ChannelEngine(id, this, handler);
+    this.#channels.set(id, channel);
+    channel.open({ resolve: () => pending.resolve(channel), reject: (error) => pending.reject(error) });
+  }
+
+  /**
+   * Closes the connection. Channels and their requests reject with a `CONNECTION_CLOSED` error,
+   * and `pending` resolves once the broker answers with `connection.close-ok`, or at once when
+   * the connection has already ended.
+   */
+  close(pending: Pending<void>, replyCode: number = ReplyCode.replySuccess, replyText = 'Goodbye'): void {
+    if (this.#state === 'closed') {
+      pending.resolve();
+      return;
+    }
+    this.#closePending.push(pending);
+    if (this.#state === 'closing') return;
+
+    const error = new ConnectionError('the connection was closed by the client', {
+      code: 'CONNECTION_CLOSED',
+      source: 'client',
+      replyCode,
+      replyText,
+    });
+    if (this.#state !== 'open') {
+      // Before the handshake completes there is nothing to close politely.
+      this.#finish(error, undefined);
+      return;
+    }
+    this.#beginClose(error, new ConnectionClose(replyCode, replyText, 0, 0));
+  }
+
+  /**
+   * Reports that the transport closed. Unless the connection already ended, this ends it with
+   * a network error, or with the probable cause when the broker hung up during the handshake.
+   */
+  transportClosed(cause?: unknown): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'closing') {
+      this.#finish(this.#closeError!, this.#closeError!.source === 'client' ? undefined : this.#closeError);
+      return;
+    }
+    const error = transportClosedError(this.#state, cause);
+    this.#finish(error, error);
+  }
+
+  /** Ends the connection because of a protocol violation, telling the broker why. */
+  fail(error: AmqpError): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'closing' || this.#state === 'idle') {
+      this.#finish(error, error);
+      return;
+    }
+    const replyCode = error.replyCode ?? ReplyCode.internalError;
+    this.#beginClose(error, new ConnectionClose(replyCode, truncate(error.message, 255), 0, 0));
+    // The broker's close-ok is not needed to report the failure, so callers learn of it now.
+    this.#finish(error, error);
+  }
+
+  /** Sends a chunk of encoded frames. */
+  send(chunk: Uint8Array): void {
+    this.#sentFrames++;
+    this.#handler.send(chunk);
+  }
+
+  release(channel: ChannelEngine): void {
+    if (this.#channels.get(channel.id) === channel) this.#channels.delete(channel.id);
+  }
+
+  #handleFrame(frame: Frame, now: number): void {
+    if (frame.type === FrameType.heartbeat) return;
+
+    if (frame.channel === 0) {
+      if (frame.type !== FrameType.method) {
+        throw new FrameError(`unexpected frame of type ${frame.type} on channel 0`, 'FRAME_UNEXPECTED', ReplyCode.unexpectedFrame);
+      }
+      this.#handleConnectionMethod(decodeMethod(new Reader(frame.payload)), now);
+      return;
+    }
+
+    const channel = this.#channels.get(frame.channel);
+    if (channel === undefined) {
+      if (this.#state === 'closing') return;
+      throw new FrameError(`frame for channel ${frame.channel}, which is not open`, 'CHANNEL_UNKNOWN', ReplyCode.channelError);
+    }
+    channel.handleFrame(frame);
+  }
+
+  #handleConnectionMethod(method: AnyMethod, now: number): void {
+    // After sending close, the spec has the client discard everything but close and close-ok.
+    if (this.#state === 'closing' && method.id !== MethodId.ConnectionClose && method.id !== MethodId.ConnectionCloseOk) {
+      return;
+    }
+
+    switch (method.id) {
+      case MethodId.ConnectionStart:
+        this.#expectState('starting', method);
+        this.#handleStart(method);
+        return;
+      case MethodId.ConnectionSecure:
+        this.#expectState('securing', method);
+        this.#handleSecure(method.challenge);
+        return;
+      case MethodId.ConnectionTune:
+        this.#expectState('securing', method);
+        this.#handleTune(method, now);
+        return;
+      case MethodId.ConnectionOpenOk:
+        this.#expectState('opening', method);
+        this.#state = 'open';
+        this.#handler.onOpen?.();
+        return;
+      case MethodId.ConnectionClose:
+        this.#handleBrokerClose(method);
+        return;
+      case MethodId.ConnectionCloseOk:
+        this.#expectState('closing', method);
+        this.#finish(this.#closeError!, this.#closeError!.source === 'client' ? undefined : this.#closeError);
+        return;
+      case MethodId.ConnectionBlocked:
+        this.#handler.onBlocked?.(method.reason);
+        return;
+      case MethodId.ConnectionUnblocked:
+        this.#handler.onUnblocked?.();
+        return;
+      default:
+        throw new FrameError(`unexpected ${methodName(method.id)} on channel 0`, 'METHOD_UNEXPECTED', ReplyCode.commandInvalid);
+    }
+  }
+
+  #handleStart(method: Extract<AnyMethod, { id: typeof MethodId.ConnectionStart }>): void {
+    if (method.versionMajor !== 0 || method.versionMinor !== 9) {
+      throw new ConnectionError(`the broker speaks AMQP ${method.versionMajor}-${method.versionMinor}, not 0-9-1`, {
+        code: 'PROTOCOL_VERSION_MISMATCH',
+        source: 'broker',
+      });
+    }
+    const mechanism = this.#options.mechanism;
+    const offered = method.mechanisms.split(' ');
+    if (!offered.includes(mechanism.name)) {
+      throw new ConnectionError(`the broker does not offer SASL mechanism ${mechanism.name}; it offers ${offered.join(', ')}`, {
+        code: 'AUTH_MECHANISM_UNSUPPORTED',
+        source: 'client',
+      });
+    }
+
+    this.#serverProperties = method.serverProperties;
+    this.#state = 'securing';
+    const startOk = new ConnectionStartOk(
+      this.#clientProperties(),
+      mechanism.name,
+      mechanism.initialResponse(),
+      this.#options.locale ?? 'en_US',
+    );
+    this.send(encodeMethodFrame(this.writer, 0, startOk));
+  }
+
+  #handleSecure(challenge: Uint8Array): void {
+    const mechanism = this.#options.mechanism;
+    if (mechanism.challenge === undefined) {
+      throw new ConnectionError(`the broker sent a connection.secure challenge, which SASL mechanism ${mechanism.name} cannot answer`, {
+        code: 'AUTH_CHALLENGE_UNSUPPORTED',
+        source: 'broker',
+      });
+    }
+    this.send(encodeMethodFrame(this.writer, 0, new ConnectionSecureOk(mechanism.challenge(challenge))));
+  }
+
+  #handleTune(method: Extract<AnyMethod, { id: typeof MethodId.ConnectionTune }>, now: number): void {
+    const tune = negotiateTune(method, this.#options);
+    this.#tune = tune;
+    this.#decoder.frameMax = tune.frameMax;
+    this.#state = 'opening';
+    this.send(encodeMethodFrame(this.writer, 0, new ConnectionTuneOk(tune.channelMax, tune.frameMax, tune.heartbeat)));
+    this.send(encodeMethodFrame(this.writer, 0, new ConnectionOpen(this.#options.vhost ?? '/')));
+
+    if (tune.heartbeat > 0) {
+      this.#lastSendAt = now;
+      this.#sentFramesAtCheck = this.#sentFrames;
+      this.#nextCheckAt = now + (tune.heartbeat * 1000) / 4;
+    }
+  }
+
+  #handleBrokerClose(method: Extract<AnyMethod, { id: typeof MethodId.ConnectionClose }>): void {
+    this.send(encodeMethodFrame(this.writer, 0, new ConnectionCloseOk()));
+    const error = brokerCloseError(this.#state, method);
+    this.#finish(error, error);
+  }
+
+  #beginClose(error: AmqpError, close: ConnectionClose): void {
+    this.#state = 'closing';
+    this.#closeError = error;
+    this.#nextCheckAt = undefined;
+    for (const channel of [...this.#channels.values()]) channel.connectionClosed(error);
+    this.send(encodeMethodFrame(this.writer, 0, close));
+  }
+
+  /**
+   * Ends the connection: every channel and waiting close completes, and the handler learns of it
+   * once. `reported` is what the handler receives: undefined for a close the client asked for.
+   */
+  #finish(error: AmqpError, reported: AmqpError | undefined): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#closeError ??= error;
+    this.#nextCheckAt = undefined;
+
+    for (const channel of [...this.#channels.values()]) channel.connectionClosed(error);
+    this.#channels.clear();
+
+    const closePending = this.#closePending;
+    this.#closePending = [];
+    for (const pending of closePending) pending.resolve();
+    this.#handler.onClose?.(reported);
+  }
+
+  #clientProperties(): FieldTable {
+    const product = this.#options.product ?? PRODUCT;
+    const properties: FieldTable = {
+      product: product.name,
+      version: product.version,
+      platform: this.#options.platform ?? 'JavaScript',
+      information: 'AMQP 0-9-1 client',
+      capabilities: CAPABILITIES,
+    };
+    if (this.#options.connectionName !== undefined) properties.connection_name = this.#options.connectionName;
+    return { ...properties, ...this.#options.clientProperties };
+  }
+
+  #allocateChannelId(): number {
+    const channelMax = this.#tune.channelMax;
+    for (let attempt = 0; attempt < channelMax; attempt++) {
+      const id = this.#nextChannelId;
+      this.#nextChannelId = id >= channelMax ? 1 : id + 1;
+      if (!this.#channels.has(id)) return id;
+    }
+    throw new ChannelError(`all ${channelMax} channels of the connection are in use`, {
+      code: 'CHANNEL_MAX_REACHED',
+      source: 'client',
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#state === 'open') return;
+    throw this.#closeError ?? new ConnectionError(`the connection is not open (state: ${this.#state})`, { code: 'CONNECTION_NOT_OPEN', source: 'client' });
+  }
+
+  #expectState(state: ConnectionState, method: AnyMethod): void {
+    if (this.#state === state) return;
+    throw new FrameError(`unexpected ${methodName(method.id)} in connection state ${this.#state}`, 'METHOD_UNEXPECTED', ReplyCode.commandInvalid);
+  }
+}
+
+function validateOptions(options: ConnectionEngineOptions): void {
+  const checks: [string, number | undefined, number, number][] = [
+    ['heartbeat', options.heartbeat, 0, 65535],
+    ['frameMax', options.frameMax, 4096, 4294967295],
+    ['channelMax', options.channelMax, 1, 65535],
+    ['maxMessageSize', options.maxMessageSize, 0, Number.MAX_SAFE_INTEGER],
+  ];
+  for (const [name, value, min, max] of checks) {
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new ConnectionError(`option ${name} must be an integer from ${min} to ${max}; got ${value}`, {
+        code: 'INVALID_OPTION',
+        source: 'client',
+      });
+    }
+  }
+}
+
+/** Builds the error for a `connection.close` from the broker, naming the likely cause during the handshake. */
+function brokerCloseError(state: ConnectionState, method: Extract<AnyMethod, { id: typeof MethodId.ConnectionClose }>): ConnectionError {
+  const failed = method.classId === 0 ? '' : `${methodName((method.classId << 16) | method.methodId)}: `;
+  let code = 'CONNECTION_CLOSED_BY_BROKER';
+  if (state === 'securing' && method.replyCode === ReplyCode.accessRefused) code = 'AUTHENTICATION_FAILED';
+  else if (state === 'opening' && (method.replyCode === ReplyCode.notAllowed || method.replyCode === ReplyCode.accessRefused)) code = 'VHOST_ACCESS_REFUSED';
+
+  return new ConnectionError(`${failed}${method.replyText}`, {
+    code,
+    source: 'broker',
+    retryable: code === 'CONNECTION_CLOSED_BY_BROKER' && method.replyCode === ReplyCode.connectionForced,
+    replyCode: method.replyCode,
+    replyText: method.replyText,
+    classId: method.classId,
+    methodId: method.methodId,
+  });
+}
+
+/**
+ * Builds the error for a transport that closed without `connection.close`. A broker that hangs
+ * up right after `start-ok` most likely refused the credentials, and one that hangs up after
+ * `open` most likely refused access to the virtual host.
+ */
+function transportClosedError(state: ConnectionState, cause: unknown): ConnectionError {
+  if (state === 'securing') {
+    return new ConnectionError('the broker closed the connection during authentication; the credentials were probably refused', {
+      code: 'PROBABLE_AUTHENTICATION_FAILURE',
+      source: 'broker',
+      cause,
+    });
+  }
+  if (state === 'opening') {
+    return new ConnectionError('the broker closed the connection while opening the virtual host; access was probably refused', {
+      code: 'PROBABLE_ACCESS_REFUSED',
+      source: 'broker',
+      cause,
+    });
+  }
+  const during = state === 'starting' || state === 'idle' ? ' during the handshake' : '';
+  return new ConnectionError(`the connection was lost${during}`, {
+    code: 'CONNECTION_LOST',
+    source: 'network',
+    retryable: true,
+    cause,
+  });
+}
+
+function truncate(text: string, maxBytes: number): string {
+  // reply-text is a short string: keep well inside its 255 UTF-8 bytes.
+  return text.length > maxBytes / 4 ? `${text.slice(0, maxBytes / 4 - 3)}...` : text;
+}
