@@ -1,0 +1,316 @@
+import { EventEmitter } from 'node:events';
+import {
+  type AmqpError,
+  type BasicProperties,
+  BasicConsume,
+  BasicGet,
+  BasicQos,
+  type ChannelEngine,
+  type ChannelHandler,
+  ChannelError,
+  ExchangeDeclare,
+  type FieldTable,
+  type Message as EngineMessage,
+  type Pending,
+  QueueBind,
+  QueueDeclare,
+  type QueueDeclareOk,
+  QueueDelete,
+  type QueueDeleteOk,
+  QueuePurge,
+  type QueuePurgeOk,
+  type ReturnedMessage as EngineReturnedMessage,
+} from '@warren/protocol';
+import type { Connection } from './connection.js';
+import { Consumer, type MessageCallback } from './consumer.js';
+
+/** A message received from the broker, with its body as a `Buffer` that views the received bytes. */
+export interface Message extends Omit<EngineMessage, 'body'> {
+  body: Buffer;
+}
+
+/** A message that the broker returned as unroutable. */
+export interface ReturnedMessage extends Omit<EngineReturnedMessage, 'body'> {
+  body: Buffer;
+}
+
+/** Events of a `Channel`. */
+export interface ChannelEvents {
+  /** The channel closed; `error` is undefined when the client closed it. */
+  close: [error: AmqpError | undefined];
+  /** The broker returned a `mandatory` message that it could not route. */
+  return: [message: ReturnedMessage];
+  /** The broker paused (`false`) or resumed (`true`) publishing on this channel. */
+  flow: [active: boolean];
+}
+
+export interface ExchangeDeclareOptions {
+  passive?: boolean;
+  durable?: boolean;
+  autoDelete?: boolean;
+  internal?: boolean;
+  noWait?: boolean;
+  arguments?: FieldTable;
+}
+
+export interface QueueDeclareOptions {
+  passive?: boolean;
+  durable?: boolean;
+  exclusive?: boolean;
+  autoDelete?: boolean;
+  noWait?: boolean;
+  arguments?: FieldTable;
+}
+
+export interface QueueDeleteOptions {
+  ifUnused?: boolean;
+  ifEmpty?: boolean;
+  noWait?: boolean;
+}
+
+export interface QosOptions {
+  /** Maximum unacknowledged bytes; RabbitMQ supports only 0, meaning no limit. */
+  prefetchSize?: number;
+  /** Whether the limit applies to the whole channel (RabbitMQ) instead of each new consumer. */
+  global?: boolean;
+}
+
+export interface PublishOptions {
+  /** Ask the broker to return the message when no queue receives it. */
+  mandatory?: boolean;
+}
+
+export interface ConsumeOptions {
+  /** Consumer tag; by default the broker generates one. */
+  consumerTag?: string;
+  noLocal?: boolean;
+  /** Whether the broker considers messages acknowledged once sent. Default: false. */
+  noAck?: boolean;
+  exclusive?: boolean;
+  noWait?: boolean;
+  arguments?: FieldTable;
+}
+
+export interface QueueDeclareResult {
+  queue: string;
+  messageCount: number;
+  consumerCount: number;
+}
+
+const textEncoder = new TextEncoder();
+const RESOLVED = Promise.resolve();
+
+/**
+ * An AMQP channel. Methods that the broker answers return promises of the answer; publishes and
+ * acknowledgements are sent without waiting. Every method is sent in the order it is called.
+ *
+ * It emits `close` once, `return` and `flow`. It never emits `error`: a channel error rejects
+ * the pending promises and reaches `close` listeners.
+ */
+export class Channel extends EventEmitter<ChannelEvents> {
+  readonly #connection: Connection;
+  #engine: ChannelEngine | undefined;
+  #consumers = new Set<Consumer>();
+  /** @internal */
+  readonly handler: ChannelHandler;
+
+  /** @internal Use `connection.channel()`. */
+  constructor(connection: Connection) {
+    super();
+    this.#connection = connection;
+    this.handler = {
+      onClose: (error) => {
+        // A close that the client asked for ends the consumers quietly; any other reaches their readers.
+        const consumerError = error?.source === 'client' ? undefined : error;
+        for (const consumer of this.#consumers) consumer.end(consumerError);
+        this.#consumers.clear();
+        this.emit('close', error);
+      },
+      onReturn: (message) => this.emit('return', withBufferBody(message)),
+      onFlow: (active) => this.emit('flow', active),
+    };
+  }
+
+  /** @internal */
+  attach(engine: ChannelEngine): void {
+    this.#engine = engine;
+  }
+
+  /** Channel number on the connection. */
+  get id(): number {
+    return this.#engineOrThrow().id;
+  }
+
+  /** Whether the channel is open. */
+  get isOpen(): boolean {
+    return this.#engine?.state === 'open';
+  }
+
+  get connection(): Connection {
+    return this.#connection;
+  }
+
+  /** Declares an exchange (`exchange.declare`). */
+  async exchangeDeclare(exchange: string, type = 'direct', options: ExchangeDeclareOptions = {}): Promise<void> {
+    const method = new ExchangeDeclare(
+      exchange,
+      type,
+      options.passive ?? false,
+      options.durable ?? false,
+      options.autoDelete ?? false,
+      options.internal ?? false,
+      options.noWait ?? false,
+      options.arguments ?? {},
+    );
+    await this.#request(method);
+  }
+
+  /**
+   * Declares a queue (`queue.declare`). An empty name asks the broker to generate one, which
+   * the result contains.
+   */
+  async queueDeclare(queue = '', options: QueueDeclareOptions = {}): Promise<QueueDeclareResult> {
+    const method = new QueueDeclare(
+      queue,
+      options.passive ?? false,
+      options.durable ?? false,
+      options.exclusive ?? false,
+      options.autoDelete ?? false,
+      options.noWait ?? false,
+      options.arguments ?? {},
+    );
+    const ok = await this.#request<QueueDeclareOk>(method);
+    if (ok === undefined) return { queue, messageCount: 0, consumerCount: 0 };
+    return { queue: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+  }
+
+  /** Binds a queue to an exchange (`queue.bind`). */
+  async queueBind(queue: string, exchange: string, routingKey = '', args: FieldTable = {}): Promise<void> {
+    await this.#request(new QueueBind(queue, exchange, routingKey, false, args));
+  }
+
+  /** Removes every message that is not awaiting acknowledgement; resolves with their number. */
+  async queuePurge(queue: string): Promise<number> {
+    const ok = await this.#request<QueuePurgeOk>(new QueuePurge(queue, false));
+    return ok.messageCount;
+  }
+
+  /** Deletes a queue; resolves with the number of messages deleted with it. */
+  async queueDelete(queue: string, options: QueueDeleteOptions = {}): Promise<number> {
+    const method = new QueueDelete(queue, options.ifUnused ?? false, options.ifEmpty ?? false, options.noWait ?? false);
+    const ok = await this.#request<QueueDeleteOk>(method);
+    return ok?.messageCount ?? 0;
+  }
+
+  /** Limits the unacknowledged messages that the broker sends to consumers (`basic.qos`). */
+  async basicQos(prefetchCount: number, options: QosOptions = {}): Promise<void> {
+    await this.#request(new BasicQos(options.prefetchSize ?? 0, prefetchCount, options.global ?? false));
+  }
+
+  /**
+   * Publishes a message. A string body is sent as UTF-8. The frames go to the socket at once;
+   * the promise resolves at once too, unless the socket holds more than the connection's
+   * `writeHighWaterMark`, in which case it resolves once the socket drains. Awaiting it keeps
+   * memory bounded when publishing faster than the network takes.
+   *
+   * @throws ChannelError when the channel is closed; InvalidArgumentError when a property or
+   *   header cannot be encoded. Nothing is sent in either case.
+   */
+  basicPublish(
+    exchange: string,
+    routingKey: string,
+    body: Uint8Array | string,
+    properties: BasicProperties = {},
+    options: PublishOptions = {},
+  ): Promise<void> {
+    try {
+      const bytes = typeof body === 'string' ? textEncoder.encode(body) : body;
+      this.#engineOrThrow().publish(exchange, routingKey, bytes, properties, options.mandatory ?? false, false);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#connection.waitForDrain() ?? RESOLVED;
+  }
+
+  /**
+   * Starts a consumer on `queue`. With `onMessage`, each message is passed to it; without, the
+   * returned consumer is read with `for await`. Resolves once the broker confirms the consumer.
+   */
+  async basicConsume(queue: string, onMessage?: MessageCallback, options: ConsumeOptions = {}): Promise<Consumer> {
+    const consumer = new Consumer(this, onMessage, () => this.#consumers.delete(consumer));
+    const method = new BasicConsume(
+      queue,
+      options.consumerTag ?? '',
+      options.noLocal ?? false,
+      options.noAck ?? false,
+      options.exclusive ?? false,
+      options.noWait ?? false,
+      options.arguments ?? {},
+    );
+    const tag = await this.#call<string>((pending) => this.#engineOrThrow().consume(method, consumer.handler, pending));
+    consumer.started(tag);
+    this.#consumers.add(consumer);
+    return consumer;
+  }
+
+  /** Cancels a consumer (`basic.cancel`); it receives no message after the promise resolves. */
+  basicCancel(consumerTag: string): Promise<void> {
+    return this.#call<void>((pending) => this.#engineOrThrow().cancel(consumerTag, pending));
+  }
+
+  /** Fetches one message (`basic.get`); resolves with null when the queue is empty. */
+  async basicGet(queue: string, options: { noAck?: boolean } = {}): Promise<Message | null> {
+    const message = await this.#call<EngineMessage | null>((pending) =>
+      this.#engineOrThrow().get(new BasicGet(queue, options.noAck ?? false), pending),
+    );
+    return message === null ? null : withBufferBody(message);
+  }
+
+  /** Acknowledges a message, or with `multiple` every message up to it. */
+  basicAck(deliveryTag: number, multiple = false): void {
+    this.#engineOrThrow().ack(deliveryTag, multiple);
+  }
+
+  /** Rejects a message, or with `multiple` every message up to it; by default it is requeued. */
+  basicNack(deliveryTag: number, multiple = false, requeue = true): void {
+    this.#engineOrThrow().nack(deliveryTag, multiple, requeue);
+  }
+
+  /** Rejects one message; by default it is requeued. */
+  basicReject(deliveryTag: number, requeue = true): void {
+    this.#engineOrThrow().reject(deliveryTag, requeue);
+  }
+
+  /** Closes the channel; pending requests reject with a `CHANNEL_CLOSED` error. */
+  close(): Promise<void> {
+    return this.#call<void>((pending) => this.#engineOrThrow().close(pending));
+  }
+
+  #request<T>(method: Parameters<ChannelEngine['request']>[0]): Promise<T> {
+    return this.#call<T>((pending) => this.#engineOrThrow().request(method, pending as Pending<never>));
+  }
+
+  #call<T>(start: (pending: Pending<T>) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      try {
+        start({ resolve, reject });
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  #engineOrThrow(): ChannelEngine {
+    if (this.#engine === undefined) {
+      throw new ChannelError('the channel is not open yet', { code: 'CHANNEL_NOT_OPEN', source: 'client' });
+    }
+    return this.#engine;
+  }
+}
+
+/** Wraps a received body as a `Buffer` over the same memory, so Node code gets its usual type. */
+export function withBufferBody<T extends { body: Uint8Array }>(message: T): Omit<T, 'body'> & { body: Buffer } {
+  const body = message.body;
+  (message as { body: Uint8Array }).body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return message as unknown as Omit<T, 'body'> & { body: Buffer };
+}

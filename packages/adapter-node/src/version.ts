@@ -1,0 +1,2 @@
+/** Client product name and version, sent to the broker in the connection's client properties. */
+export const PRODUCT = { name: 'Warren', version: '0.0.0' };
