@@ -142,6 +142,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return { ...this.#engine.tune };
   }
 
+  /** Bytes written to the socket that it has not sent yet. */
+  get bufferedAmount(): number {
+    return this.#socket.writableLength;
+  }
+
   /** Whether the broker currently blocks publishing on this connection. */
   get blocked(): boolean {
     return this.#blocked;
