@@ -156,12 +156,16 @@ export class Reader {
     return this.take(length);
   }
 
-  /** Returns the next `length` bytes as a view and moves past them. */
+  /**
+   * Returns the next `length` bytes as a view and moves past them. The view is a plain
+   * `Uint8Array` even when the payload is a subclass such as Node's `Buffer`, so decoded values
+   * have one type whatever the transport delivered.
+   */
   take(length: number): Uint8Array {
     this.need(length);
     const start = this.offset;
     this.offset += length;
-    return this.bytes.subarray(start, this.offset);
+    return new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + start, length);
   }
 }
 

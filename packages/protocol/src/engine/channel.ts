@@ -399,8 +399,9 @@ export class ChannelEngine {
 
     if (method.id === MethodId.BasicDeliver) {
       const consumer = this.#consumers.get(method.consumerTag);
-      // NOTE: a delivery for a consumer that was just cancelled is dropped here; unless it was
-      // consumed with noAck, the broker requeues it when the channel closes.
+      // The broker sends no delivery for a tag after its cancel-ok, and the consumer stays
+      // registered until then. NOTE: a delivery for an unknown tag is dropped unacknowledged;
+      // the broker requeues it when the channel closes.
       consumer?.onMessage({
         body,
         properties,
@@ -523,7 +524,7 @@ export class ChannelEngine {
   }
 
   #encode(method: AnyMethod): Uint8Array {
-    return encodeMethodFrame(this.#host.writer, this.id, method);
+    return encodeMethodFrame(this.#host.writer, this.id, method, this.#host.frameMax);
   }
 
   #assertUsable(): void {
