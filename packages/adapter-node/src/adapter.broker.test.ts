@@ -387,6 +387,34 @@ describe('messages', () => {
   });
 });
 
+describe('bindings', () => {
+  it('exchange bindings route and unbind', async () => {
+    const connection = await open();
+    const channel = await connection.channel();
+    const source = uniqueName('source');
+    const destination = uniqueName('destination');
+    const queue = await declareQueue(channel, 'bound');
+    await channel.exchangeDeclare(source, 'fanout');
+    await channel.exchangeDeclare(destination, 'direct');
+    await channel.exchangeBind(destination, source);
+    await channel.queueBind(queue, destination, 'key');
+
+    await channel.basicPublish(source, 'key', 'routed through two exchanges');
+    const routed = await channel.basicGet(queue, { noAck: true });
+    expect(routed?.body.toString()).toBe('routed through two exchanges');
+
+    await channel.exchangeUnbind(destination, source);
+    await channel.basicPublish(source, 'key', 'not routed');
+    await channel.queueUnbind(queue, destination, 'key');
+    await channel.basicPublish(destination, 'key', 'not routed either');
+    expect(await channel.basicGet(queue, { noAck: true })).toBeNull();
+
+    await channel.exchangeDelete(source);
+    await channel.exchangeDelete(destination);
+    await expect(channel.exchangeDeclare(source, 'fanout', { passive: true })).rejects.toMatchObject({ replyCode: 404 });
+  });
+});
+
 describe('queue arguments', () => {
   it('x-message-ttl accepts I and l', async () => {
     const connection = await open();

@@ -8,7 +8,10 @@ import {
   type ChannelEngine,
   type ChannelHandler,
   ChannelError,
+  ExchangeBind,
   ExchangeDeclare,
+  ExchangeDelete,
+  ExchangeUnbind,
   type FieldTable,
   type Message as EngineMessage,
   type Pending,
@@ -16,6 +19,7 @@ import {
   QueueDeclare,
   type QueueDeclareOk,
   QueueDelete,
+  QueueUnbind,
   type QueueDeleteOk,
   QueuePurge,
   type QueuePurgeOk,
@@ -165,6 +169,21 @@ export class Channel extends EventEmitter<ChannelEvents> {
     await this.#request(method);
   }
 
+  /** Deletes an exchange (`exchange.delete`); with `ifUnused`, only when it has no bindings. */
+  async exchangeDelete(exchange: string, options: { ifUnused?: boolean; noWait?: boolean } = {}): Promise<void> {
+    await this.#request(new ExchangeDelete(exchange, options.ifUnused ?? false, options.noWait ?? false));
+  }
+
+  /** Binds exchange `destination` to exchange `source` (`exchange.bind`, a RabbitMQ extension). */
+  async exchangeBind(destination: string, source: string, routingKey = '', args: FieldTable = {}): Promise<void> {
+    await this.#request(new ExchangeBind(destination, source, routingKey, false, args));
+  }
+
+  /** Removes a binding made by `exchangeBind` (`exchange.unbind`). */
+  async exchangeUnbind(destination: string, source: string, routingKey = '', args: FieldTable = {}): Promise<void> {
+    await this.#request(new ExchangeUnbind(destination, source, routingKey, false, args));
+  }
+
   /**
    * Declares a queue (`queue.declare`). An empty name asks the broker to generate one, which
    * the result contains.
@@ -187,6 +206,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Binds a queue to an exchange (`queue.bind`). */
   async queueBind(queue: string, exchange: string, routingKey = '', args: FieldTable = {}): Promise<void> {
     await this.#request(new QueueBind(queue, exchange, routingKey, false, args));
+  }
+
+  /** Removes a binding made by `queueBind` (`queue.unbind`). */
+  async queueUnbind(queue: string, exchange: string, routingKey = '', args: FieldTable = {}): Promise<void> {
+    await this.#request(new QueueUnbind(queue, exchange, routingKey, args));
   }
 
   /** Removes every message that is not awaiting acknowledgement; resolves with their number. */
