@@ -9,6 +9,7 @@ import {
   type ChannelHandler,
   ChannelError,
   ExchangeBind,
+  InvalidArgumentError,
   ExchangeDeclare,
   ExchangeDelete,
   ExchangeUnbind,
@@ -249,6 +250,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
   ): Promise<void> {
     try {
       const bytes = typeof body === 'string' ? textEncoder.encode(body) : body;
+      if (!(bytes instanceof Uint8Array)) {
+        throw new InvalidArgumentError(`basic.publish body: expected a Uint8Array, a Buffer or a string, got ${typeof body}`, 'VALUE_TYPE_INVALID');
+      }
       this.#engineOrThrow().publish(exchange, routingKey, bytes, properties, options.mandatory ?? false, false);
     } catch (error) {
       return Promise.reject(error);

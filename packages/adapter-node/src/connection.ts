@@ -69,6 +69,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #blocked = false;
   #drainWaiters: (() => void)[] = [];
   #socketError: Error | undefined;
+  #connected = false;
   #closed: Promise<AmqpError | undefined>;
   #resolveClosed!: (error: AmqpError | undefined) => void;
 
@@ -116,6 +117,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     } as NetConnectOpts);
     this.#connectTimer = setTimeout(() => this.#handleConnectTimeout(), options.connectionTimeout);
     this.#socket.once('connect', () => {
+      this.#connected = true;
       this.#engine.start(performance.now());
     });
     this.#socket.on('data', (chunk: Buffer) => {
@@ -125,6 +127,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#socket.on('drain', () => this.#releaseDrainWaiters());
     this.#socket.on('error', (error) => {
       this.#socketError = error;
+      if (!this.#connected) this.#engine.fail(connectFailedError(options, error));
     });
     this.#socket.on('close', () => {
       this.#engine.transportClosed(this.#socketError);
@@ -276,3 +279,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 }
 
+function connectFailedError(options: ResolvedOptions, cause: Error): ConnectionError {
+  return new ConnectionError(`could not connect to ${options.hostname}:${options.port}: ${cause.message}`, {
+    code: 'CONNECT_FAILED',
+    source: 'network',
+    retryable: true,
+    cause,
+  });
+}

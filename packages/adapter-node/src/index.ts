@@ -24,6 +24,7 @@ export {
   TypedValue,
   typed,
   type BasicProperties,
+  type DecodedBasicProperties,
   type ErrorSource,
   type FieldTable,
   type FieldValue,

@@ -452,16 +452,21 @@ function renderConstants(model) {
 // ---------------------------------------------------------------------------------------------
 // methods.ts
 
+// `field` names the value in the Writer's range and type errors, such as 'basic.qos prefetchCount'.
 const WRITE_CALLS = {
-  octet: (value) => `writer.uint8(${value});`,
-  short: (value) => `writer.uint16(${value});`,
-  long: (value) => `writer.uint32(${value});`,
-  longlong: (value) => `writer.uint64(${value});`,
-  timestamp: (value) => `writer.uint64(${value});`,
-  shortstr: (value) => `writer.shortstr(${value});`,
-  longstr: (value) => `writer.longstr(${value});`,
+  octet: (value, field) => `writer.uint8(${value}${fieldArgument(field)});`,
+  short: (value, field) => `writer.uint16(${value}${fieldArgument(field)});`,
+  long: (value, field) => `writer.uint32(${value}${fieldArgument(field)});`,
+  longlong: (value, field) => `writer.uint64(${value}${fieldArgument(field)});`,
+  timestamp: (value, field) => `writer.uint64(${value}${fieldArgument(field)});`,
+  shortstr: (value, field) => `writer.shortstr(${value}${fieldArgument(field)});`,
+  longstr: (value, field) => `writer.longstr(${value}${fieldArgument(field)});`,
   table: (value) => `writeTable(writer, ${value});`,
 };
+
+function fieldArgument(field) {
+  return field === undefined ? '' : `, '${field}'`;
+}
 
 const RESERVED_VALUES = {
   octet: '0',
@@ -715,7 +720,7 @@ function renderEncodeBody(method) {
       if (field.reserved) {
         lines.push(`    ${WRITE_CALLS[field.type](RESERVED_VALUES[field.type])} // ${field.specName}`);
       } else {
-        lines.push(`    ${WRITE_CALLS[field.type](`this.${field.name}`)}`);
+        lines.push(`    ${WRITE_CALLS[field.type](`this.${field.name}`, `${method.specName} ${field.name}`)}`);
       }
       continue;
     }
@@ -828,7 +833,7 @@ function renderFieldList(method) {
 
 const PROPERTY_WRITE_CALLS = {
   ...WRITE_CALLS,
-  timestamp: (value) => `writer.uint64(timestampSeconds(${value}));`,
+  timestamp: (value, field) => `writer.uint64(timestampSeconds(${value})${fieldArgument(field)});`,
 };
 
 const PROPERTY_READ_CALLS = {
@@ -936,7 +941,7 @@ function renderProperties(model) {
     '',
     ...properties.map(
       (property) =>
-        `  if (${property.name} !== undefined) ${PROPERTY_WRITE_CALLS[property.type](property.name)}`,
+        `  if (${property.name} !== undefined) ${PROPERTY_WRITE_CALLS[property.type](property.name, `property ${property.name}`)}`,
     ),
     '}',
     '',

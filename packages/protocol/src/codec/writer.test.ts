@@ -81,3 +81,35 @@ describe('Writer messages', () => {
     expect([...writer.finish().subarray(2, 6)]).toEqual([0xaa, 0xbb, 0xcc, 0xdd]);
   });
 });
+
+describe('Writer field names', () => {
+  test('range error names the field', () => {
+    const writer = new Writer();
+    writer.begin();
+    expect(() => writer.uint16(70000, 'basic.qos prefetchCount')).toThrow(
+      'basic.qos prefetchCount: value 70000 does not fit an unsigned 16-bit integer field',
+    );
+  });
+
+  test('number given as string is a type error', () => {
+    const writer = new Writer();
+    writer.begin();
+    expect(() => writer.uint8('2' as unknown as number, 'property deliveryMode')).toThrow(
+      expect.objectContaining({ code: 'VALUE_TYPE_INVALID', message: 'property deliveryMode: expected a number, got string "2"' }),
+    );
+  });
+
+  test('shortstr rejects a number', () => {
+    const writer = new Writer();
+    writer.begin();
+    expect(() => writer.shortstr(60000 as unknown as string, 'property expiration')).toThrow(
+      expect.objectContaining({ code: 'VALUE_TYPE_INVALID', message: 'property expiration: expected a string, got number' }),
+    );
+  });
+
+  test('longstr rejects an object', () => {
+    const writer = new Writer();
+    writer.begin();
+    expect(() => writer.longstr({} as unknown as string)).toThrow(expect.objectContaining({ code: 'VALUE_TYPE_INVALID' }));
+  });
+});

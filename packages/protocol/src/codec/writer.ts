@@ -61,51 +61,51 @@ export class Writer {
     this.offset = pending;
   }
 
-  uint8(value: number): void {
-    if ((value & 0xff) !== value) throw outOfRange(value, 'an unsigned 8-bit');
+  uint8(value: number, field?: string): void {
+    if ((value & 0xff) !== value) throw outOfRange(value, 'an unsigned 8-bit', field);
     this.ensure(1);
     this.#bytes[this.offset++] = value;
   }
 
-  int8(value: number): void {
-    if ((value << 24) >> 24 !== value) throw outOfRange(value, 'a signed 8-bit');
+  int8(value: number, field?: string): void {
+    if ((value << 24) >> 24 !== value) throw outOfRange(value, 'a signed 8-bit', field);
     this.ensure(1);
     this.#view.setInt8(this.offset, value);
     this.offset += 1;
   }
 
-  uint16(value: number): void {
-    if ((value & 0xffff) !== value) throw outOfRange(value, 'an unsigned 16-bit');
+  uint16(value: number, field?: string): void {
+    if ((value & 0xffff) !== value) throw outOfRange(value, 'an unsigned 16-bit', field);
     this.ensure(2);
     this.#view.setUint16(this.offset, value);
     this.offset += 2;
   }
 
-  int16(value: number): void {
-    if ((value << 16) >> 16 !== value) throw outOfRange(value, 'a signed 16-bit');
+  int16(value: number, field?: string): void {
+    if ((value << 16) >> 16 !== value) throw outOfRange(value, 'a signed 16-bit', field);
     this.ensure(2);
     this.#view.setInt16(this.offset, value);
     this.offset += 2;
   }
 
-  uint32(value: number): void {
-    if (value >>> 0 !== value) throw outOfRange(value, 'an unsigned 32-bit');
+  uint32(value: number, field?: string): void {
+    if (value >>> 0 !== value) throw outOfRange(value, 'an unsigned 32-bit', field);
     this.ensure(4);
     this.#view.setUint32(this.offset, value);
     this.offset += 4;
   }
 
-  int32(value: number): void {
-    if ((value | 0) !== value) throw outOfRange(value, 'a signed 32-bit');
+  int32(value: number, field?: string): void {
+    if ((value | 0) !== value) throw outOfRange(value, 'a signed 32-bit', field);
     this.ensure(4);
     this.#view.setInt32(this.offset, value);
     this.offset += 4;
   }
 
   /** Writes an unsigned 64-bit integer from a non-negative integer `number` or a bigint. */
-  uint64(value: number | bigint): void {
+  uint64(value: number | bigint, field?: string): void {
     if (typeof value === 'bigint' ? value < 0n || value > UINT64_MAX : !(Number.isInteger(value) && value >= 0 && value < 2 ** 64)) {
-      throw outOfRange(value, 'an unsigned 64-bit');
+      throw outOfRange(value, 'an unsigned 64-bit', field);
     }
     this.ensure(8);
     if (typeof value === 'bigint') {
@@ -119,9 +119,9 @@ export class Writer {
   }
 
   /** Writes a signed 64-bit integer from an integer `number` or a bigint. */
-  int64(value: number | bigint): void {
+  int64(value: number | bigint, field?: string): void {
     if (typeof value === 'bigint' ? value < INT64_MIN || value > INT64_MAX : !(Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 63)) {
-      throw outOfRange(value, 'a signed 64-bit');
+      throw outOfRange(value, 'a signed 64-bit', field);
     }
     this.ensure(8);
     if (typeof value === 'bigint') {
@@ -150,10 +150,11 @@ export class Writer {
    * Writes a short string: one length octet and at most 255 bytes of UTF-8.
    * @throws InvalidArgumentError `SHORTSTR_TOO_LONG` when the UTF-8 form exceeds 255 bytes.
    */
-  shortstr(value: string): void {
+  shortstr(value: string, field?: string): void {
+    if (typeof value !== 'string') throw wrongType(value, 'a string', field);
     const length = value.length;
     // Every UTF-16 code unit takes at least one UTF-8 byte, so this rejects early.
-    if (length > 255) throw shortstrTooLong(value, `at least ${length}`);
+    if (length > 255) throw shortstrTooLong(value, `at least ${length}`, field);
 
     this.ensure(1 + length * 3);
     const bytes = this.#bytes;
@@ -166,15 +167,16 @@ export class Writer {
     }
     if (written < length) {
       written = textEncoder.encodeInto(value, bytes.subarray(start, start + length * 3)).written;
-      if (written > 255) throw shortstrTooLong(value, String(written));
+      if (written > 255) throw shortstrTooLong(value, String(written), field);
     }
     bytes[this.offset] = written;
     this.offset = start + written;
   }
 
   /** Writes a long string: a 32-bit length and the UTF-8 bytes of a string, or raw bytes. */
-  longstr(value: string | Uint8Array): void {
+  longstr(value: string | Uint8Array, field?: string): void {
     if (typeof value !== 'string') {
+      if (!(value instanceof Uint8Array)) throw wrongType(value, 'a string or a Uint8Array', field);
       this.uint32(value.length);
       this.bytes(value);
       return;
@@ -207,14 +209,25 @@ export class Writer {
   }
 }
 
-function outOfRange(value: number | bigint, type: string): InvalidArgumentError {
-  return new InvalidArgumentError(`value ${value} does not fit ${type} integer field`, 'VALUE_OUT_OF_RANGE');
+function outOfRange(value: unknown, type: string, field: string | undefined): InvalidArgumentError {
+  if (typeof value !== 'number' && typeof value !== 'bigint') return wrongType(value, 'a number', field);
+  return new InvalidArgumentError(`${prefix(field)}value ${value} does not fit ${type} integer field`, 'VALUE_OUT_OF_RANGE');
 }
 
-function shortstrTooLong(value: string, length: string): InvalidArgumentError {
+function wrongType(value: unknown, expected: string, field: string | undefined): InvalidArgumentError {
+  const actual = value === null ? 'null' : typeof value === 'string' ? `string "${value.slice(0, 32)}"` : typeof value;
+  return new InvalidArgumentError(`${prefix(field)}expected ${expected}, got ${actual}`, 'VALUE_TYPE_INVALID');
+}
+
+function shortstrTooLong(value: string, length: string, field: string | undefined): InvalidArgumentError {
   const preview = value.length > 32 ? `${value.slice(0, 32)}...` : value;
   return new InvalidArgumentError(
-    `short string "${preview}" is ${length} bytes of UTF-8; the maximum is 255`,
+    `${prefix(field)}short string "${preview}" is ${length} bytes of UTF-8; the maximum is 255`,
     'SHORTSTR_TOO_LONG',
   );
+}
+
+/** Names the field that failed, such as `basic.qos prefetchCount: `, when the caller gave one. */
+function prefix(field: string | undefined): string {
+  return field === undefined ? '' : `${field}: `;
 }

@@ -2,7 +2,7 @@ import { Reader } from '../codec/reader.js';
 import type { Writer } from '../codec/writer.js';
 import { encodeContentFrames, encodeMethodFrame } from '../codec/frame-encoder.js';
 import type { Frame } from '../codec/frame-decoder.js';
-import { AmqpError, ChannelError, FrameError } from '../errors.js';
+import { AmqpError, ChannelError, FrameError, InvalidArgumentError } from '../errors.js';
 import { FrameType, ReplyCode } from '../generated/constants.js';
 import {
   type AnyMethod,
@@ -23,7 +23,7 @@ import {
   decodeMethod,
   methodName,
 } from '../generated/methods.js';
-import { type BasicProperties, readBasicProperties } from '../generated/properties.js';
+import { type BasicProperties, type DecodedBasicProperties, readBasicProperties } from '../generated/properties.js';
 import type { Message, ReturnedMessage } from './message.js';
 
 /** Callbacks of a request that the broker answers, such as `queue.declare`. */
@@ -80,7 +80,7 @@ interface QueueEntry {
 /** A message being assembled from its method, content header and body frames. */
 interface IncomingContent {
   method: AnyMethod;
-  properties: BasicProperties | undefined;
+  properties: DecodedBasicProperties | undefined;
   bodySize: number;
   body: Uint8Array | undefined;
   received: number;
@@ -167,6 +167,14 @@ export class ChannelEngine {
     immediate: boolean,
   ): void {
     this.#assertUsable();
+    const deliveryMode = properties.deliveryMode;
+    if (deliveryMode !== undefined && deliveryMode !== 1 && deliveryMode !== 2) {
+      // RabbitMQ closes the channel for any other value, so reject it before sending.
+      throw new InvalidArgumentError(
+        `basic.publish property deliveryMode: expected 1 (transient) or 2 (persistent), got ${String(deliveryMode)}`,
+        'VALUE_OUT_OF_RANGE',
+      );
+    }
     const chunks: Uint8Array[] = [];
     encodeContentFrames(
       this.#host.writer,

@@ -12,6 +12,7 @@ import {
   BasicGetOk,
   BasicConsume,
   BasicGet,
+  BasicQos,
   ChannelClose,
   ChannelCloseOk,
   ChannelOpenOk,
@@ -218,6 +219,14 @@ describe('connection handshake', () => {
     expect(broker.events).toEqual(['close:AUTHENTICATION_FAILED']);
     expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ConnectionCloseOk]);
     expect((broker.closeError as AmqpError).replyCode).toBe(403);
+  });
+
+  test('non-AMQP reply fails with its first bytes', () => {
+    const broker = new ScriptedBroker();
+    broker.engine.start(0);
+    broker.sendBytes(new TextEncoder().encode('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    expect(broker.events).toEqual(['close:SERVER_NOT_AMQP']);
+    expect((broker.closeError as AmqpError).message).toBe('the server is not an AMQP 0-9-1 broker: it sent "HTTP/1.1 400 Bad Request...."');
   });
 
   test('hang-up after start-ok is a probable authentication failure', () => {
@@ -434,6 +443,43 @@ describe('channels', () => {
     expect(closed.result.settled).toBe(1);
     broker.engine.openChannel({}, next.pending);
     expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ChannelOpen]);
+  });
+});
+
+describe('publish', () => {
+  test('invalid delivery mode sends nothing', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    broker.takeFrames();
+    expect(() => channel.publish('', 'q', new Uint8Array(1), { deliveryMode: 7 }, false, false)).toThrow(
+      expect.objectContaining({ code: 'VALUE_OUT_OF_RANGE', message: expect.stringContaining('deliveryMode') }),
+    );
+    expect(broker.takeFrames()).toEqual([]);
+  });
+
+  test('wrongly typed property names itself', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    broker.takeFrames();
+    const properties = { expiration: 60000 } as unknown as { expiration: string };
+    expect(() => channel.publish('', 'q', new Uint8Array(1), properties, false, false)).toThrow(
+      expect.objectContaining({ code: 'VALUE_TYPE_INVALID', message: 'property expiration: expected a string, got number' }),
+    );
+    expect(broker.takeFrames()).toEqual([]);
+    channel.publish('', 'q', new Uint8Array(1), {}, false, false);
+    expect(broker.takeFrames().map((frame) => frame.type)).toEqual([1, 2, 3]);
+  });
+
+  test('method field errors name the method', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    const qos = recorder<AnyMethod>();
+    expect(() => channel.request(BasicQos.from({ prefetchCount: 70000 }), qos.pending)).toThrow(
+      'basic.qos prefetchCount: value 70000 does not fit an unsigned 16-bit integer field',
+    );
   });
 });
 

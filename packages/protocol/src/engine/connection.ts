@@ -104,6 +104,7 @@ export class ConnectionEngine implements ChannelHost {
   #serverProperties: FieldTable = {};
   #closeError: AmqpError | undefined;
   #closePending: Pending<void>[] = [];
+  #receivedAny = false;
 
   // Heartbeats: sends are counted rather than timed, so `send` needs no clock; `tick` turns a
   // changed count into the time of the last send, to within one check interval.
@@ -161,8 +162,17 @@ export class ConnectionEngine implements ChannelHost {
 
   /** Handles bytes received from the transport at time `now` (milliseconds). */
   receive(chunk: Uint8Array, now: number): void {
-    if (this.#state === 'closed') return;
+    if (this.#state === 'closed' || chunk.length === 0) return;
     this.#lastReceiveAt = now;
+    if (this.#state === 'starting' && !this.#receivedAny) {
+      this.#receivedAny = true;
+      // A broker opens with a method frame (type 1), or with its protocol header ('A') when it
+      // rejects our version; anything else is some other kind of server.
+      if (chunk[0] !== FrameType.method && chunk[0] !== 0x41) {
+        this.fail(notAmqpError(chunk));
+        return;
+      }
+    }
     this.#decoder.push(chunk);
     try {
       let frame: Frame | undefined;
@@ -527,6 +537,14 @@ function transportClosedError(state: ConnectionState, cause: unknown): Connectio
     source: 'network',
     retryable: true,
     cause,
+  });
+}
+
+function notAmqpError(chunk: Uint8Array): ConnectionError {
+  const preview = String.fromCharCode(...chunk.subarray(0, 32)).replace(/[^\x20-\x7e]/g, '.');
+  return new ConnectionError(`the server is not an AMQP 0-9-1 broker: it sent "${preview}"`, {
+    code: 'SERVER_NOT_AMQP',
+    source: 'broker',
   });
 }
 

@@ -1,10 +1,10 @@
-import type { BasicProperties } from '../generated/properties.js';
+import type { DecodedBasicProperties } from '../generated/properties.js';
 
 /** A message received from the broker through `basic.deliver` or `basic.get-ok`. */
 export interface Message {
   /** Message body; a view of the received bytes when it arrived in one frame. */
   body: Uint8Array;
-  properties: BasicProperties;
+  properties: DecodedBasicProperties;
   /** Tag that acknowledges this message on the channel that received it. */
   deliveryTag: number;
   /** Whether the broker delivered this message before, to this or another consumer. */
@@ -21,7 +21,7 @@ export interface Message {
 /** A message that the broker returned through `basic.return` because it could not route it. */
 export interface ReturnedMessage {
   body: Uint8Array;
-  properties: BasicProperties;
+  properties: DecodedBasicProperties;
   replyCode: number;
   replyText: string;
   exchange: string;

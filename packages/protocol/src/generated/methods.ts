@@ -187,11 +187,11 @@ export class ConnectionStart implements ConnectionStartFields {
   encode(writer: Writer): void {
     writer.uint16(10);
     writer.uint16(10);
-    writer.uint8(this.versionMajor);
-    writer.uint8(this.versionMinor);
+    writer.uint8(this.versionMajor, 'connection.start versionMajor');
+    writer.uint8(this.versionMinor, 'connection.start versionMinor');
     writeTable(writer, this.serverProperties);
-    writer.longstr(this.mechanisms);
-    writer.longstr(this.locales);
+    writer.longstr(this.mechanisms, 'connection.start mechanisms');
+    writer.longstr(this.locales, 'connection.start locales');
   }
 
   static decode(reader: Reader): ConnectionStart {
@@ -261,9 +261,9 @@ export class ConnectionStartOk implements ConnectionStartOkFields {
     writer.uint16(10);
     writer.uint16(11);
     writeTable(writer, this.clientProperties);
-    writer.shortstr(this.mechanism);
-    writer.longstr(this.response);
-    writer.shortstr(this.locale);
+    writer.shortstr(this.mechanism, 'connection.start-ok mechanism');
+    writer.longstr(this.response, 'connection.start-ok response');
+    writer.shortstr(this.locale, 'connection.start-ok locale');
   }
 
   static decode(reader: Reader): ConnectionStartOk {
@@ -310,7 +310,7 @@ export class ConnectionSecure implements ConnectionSecureFields {
   encode(writer: Writer): void {
     writer.uint16(10);
     writer.uint16(20);
-    writer.longstr(this.challenge);
+    writer.longstr(this.challenge, 'connection.secure challenge');
   }
 
   static decode(reader: Reader): ConnectionSecure {
@@ -356,7 +356,7 @@ export class ConnectionSecureOk implements ConnectionSecureOkFields {
   encode(writer: Writer): void {
     writer.uint16(10);
     writer.uint16(21);
-    writer.longstr(this.response);
+    writer.longstr(this.response, 'connection.secure-ok response');
   }
 
   static decode(reader: Reader): ConnectionSecureOk {
@@ -406,9 +406,9 @@ export class ConnectionTune implements ConnectionTuneFields {
   encode(writer: Writer): void {
     writer.uint16(10);
     writer.uint16(30);
-    writer.uint16(this.channelMax);
-    writer.uint32(this.frameMax);
-    writer.uint16(this.heartbeat);
+    writer.uint16(this.channelMax, 'connection.tune channelMax');
+    writer.uint32(this.frameMax, 'connection.tune frameMax');
+    writer.uint16(this.heartbeat, 'connection.tune heartbeat');
   }
 
   static decode(reader: Reader): ConnectionTune {
@@ -462,9 +462,9 @@ export class ConnectionTuneOk implements ConnectionTuneOkFields {
   encode(writer: Writer): void {
     writer.uint16(10);
     writer.uint16(31);
-    writer.uint16(this.channelMax);
-    writer.uint32(this.frameMax);
-    writer.uint16(this.heartbeat);
+    writer.uint16(this.channelMax, 'connection.tune-ok channelMax');
+    writer.uint32(this.frameMax, 'connection.tune-ok frameMax');
+    writer.uint16(this.heartbeat, 'connection.tune-ok heartbeat');
   }
 
   static decode(reader: Reader): ConnectionTuneOk {
@@ -510,7 +510,7 @@ export class ConnectionOpen implements ConnectionOpenFields {
   encode(writer: Writer): void {
     writer.uint16(10);
     writer.uint16(40);
-    writer.shortstr(this.virtualHost);
+    writer.shortstr(this.virtualHost, 'connection.open virtualHost');
     writer.shortstr(''); // reserved-1
     writer.uint8(0); // reserved-2
   }
@@ -608,10 +608,10 @@ export class ConnectionClose implements ConnectionCloseFields {
   encode(writer: Writer): void {
     writer.uint16(10);
     writer.uint16(50);
-    writer.uint16(this.replyCode);
-    writer.shortstr(this.replyText);
-    writer.uint16(this.classId);
-    writer.uint16(this.methodId);
+    writer.uint16(this.replyCode, 'connection.close replyCode');
+    writer.shortstr(this.replyText, 'connection.close replyText');
+    writer.uint16(this.classId, 'connection.close classId');
+    writer.uint16(this.methodId, 'connection.close methodId');
   }
 
   static decode(reader: Reader): ConnectionClose {
@@ -693,7 +693,7 @@ export class ConnectionBlocked implements ConnectionBlockedFields {
   encode(writer: Writer): void {
     writer.uint16(10);
     writer.uint16(60);
-    writer.shortstr(this.reason);
+    writer.shortstr(this.reason, 'connection.blocked reason');
   }
 
   static decode(reader: Reader): ConnectionBlocked {
@@ -779,8 +779,8 @@ export class ConnectionUpdateSecret implements ConnectionUpdateSecretFields {
   encode(writer: Writer): void {
     writer.uint16(10);
     writer.uint16(70);
-    writer.longstr(this.newSecret);
-    writer.shortstr(this.reason);
+    writer.longstr(this.newSecret, 'connection.update-secret newSecret');
+    writer.shortstr(this.reason, 'connection.update-secret reason');
   }
 
   static decode(reader: Reader): ConnectionUpdateSecret {
@@ -1032,10 +1032,10 @@ export class ChannelClose implements ChannelCloseFields {
   encode(writer: Writer): void {
     writer.uint16(20);
     writer.uint16(40);
-    writer.uint16(this.replyCode);
-    writer.shortstr(this.replyText);
-    writer.uint16(this.classId);
-    writer.uint16(this.methodId);
+    writer.uint16(this.replyCode, 'channel.close replyCode');
+    writer.shortstr(this.replyText, 'channel.close replyText');
+    writer.uint16(this.classId, 'channel.close classId');
+    writer.uint16(this.methodId, 'channel.close methodId');
   }
 
   static decode(reader: Reader): ChannelClose {
@@ -1155,8 +1155,8 @@ export class ExchangeDeclare implements ExchangeDeclareFields {
     writer.uint16(40);
     writer.uint16(10);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.exchange);
-    writer.shortstr(this.type);
+    writer.shortstr(this.exchange, 'exchange.declare exchange');
+    writer.shortstr(this.type, 'exchange.declare type');
     let bits = 0;
     if (this.passive) bits |= 1;
     if (this.durable) bits |= 2;
@@ -1266,7 +1266,7 @@ export class ExchangeDelete implements ExchangeDeleteFields {
     writer.uint16(40);
     writer.uint16(20);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.exchange);
+    writer.shortstr(this.exchange, 'exchange.delete exchange');
     let bits = 0;
     if (this.ifUnused) bits |= 1;
     if (this.noWait) bits |= 2;
@@ -1376,9 +1376,9 @@ export class ExchangeBind implements ExchangeBindFields {
     writer.uint16(40);
     writer.uint16(30);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.destination);
-    writer.shortstr(this.source);
-    writer.shortstr(this.routingKey);
+    writer.shortstr(this.destination, 'exchange.bind destination');
+    writer.shortstr(this.source, 'exchange.bind source');
+    writer.shortstr(this.routingKey, 'exchange.bind routingKey');
     writer.uint8(this.noWait ? 1 : 0);
     writeTable(writer, this.arguments);
   }
@@ -1487,9 +1487,9 @@ export class ExchangeUnbind implements ExchangeUnbindFields {
     writer.uint16(40);
     writer.uint16(40);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.destination);
-    writer.shortstr(this.source);
-    writer.shortstr(this.routingKey);
+    writer.shortstr(this.destination, 'exchange.unbind destination');
+    writer.shortstr(this.source, 'exchange.unbind source');
+    writer.shortstr(this.routingKey, 'exchange.unbind routingKey');
     writer.uint8(this.noWait ? 1 : 0);
     writeTable(writer, this.arguments);
   }
@@ -1608,7 +1608,7 @@ export class QueueDeclare implements QueueDeclareFields {
     writer.uint16(50);
     writer.uint16(10);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.queue);
+    writer.shortstr(this.queue, 'queue.declare queue');
     let bits = 0;
     if (this.passive) bits |= 1;
     if (this.durable) bits |= 2;
@@ -1674,9 +1674,9 @@ export class QueueDeclareOk implements QueueDeclareOkFields {
   encode(writer: Writer): void {
     writer.uint16(50);
     writer.uint16(11);
-    writer.shortstr(this.queue);
-    writer.uint32(this.messageCount);
-    writer.uint32(this.consumerCount);
+    writer.shortstr(this.queue, 'queue.declare-ok queue');
+    writer.uint32(this.messageCount, 'queue.declare-ok messageCount');
+    writer.uint32(this.consumerCount, 'queue.declare-ok consumerCount');
   }
 
   static decode(reader: Reader): QueueDeclareOk {
@@ -1747,9 +1747,9 @@ export class QueueBind implements QueueBindFields {
     writer.uint16(50);
     writer.uint16(20);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.queue);
-    writer.shortstr(this.exchange);
-    writer.shortstr(this.routingKey);
+    writer.shortstr(this.queue, 'queue.bind queue');
+    writer.shortstr(this.exchange, 'queue.bind exchange');
+    writer.shortstr(this.routingKey, 'queue.bind routingKey');
     writer.uint8(this.noWait ? 1 : 0);
     writeTable(writer, this.arguments);
   }
@@ -1837,7 +1837,7 @@ export class QueuePurge implements QueuePurgeFields {
     writer.uint16(50);
     writer.uint16(30);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.queue);
+    writer.shortstr(this.queue, 'queue.purge queue');
     writer.uint8(this.noWait ? 1 : 0);
   }
 
@@ -1884,7 +1884,7 @@ export class QueuePurgeOk implements QueuePurgeOkFields {
   encode(writer: Writer): void {
     writer.uint16(50);
     writer.uint16(31);
-    writer.uint32(this.messageCount);
+    writer.uint32(this.messageCount, 'queue.purge-ok messageCount');
   }
 
   static decode(reader: Reader): QueuePurgeOk {
@@ -1943,7 +1943,7 @@ export class QueueDelete implements QueueDeleteFields {
     writer.uint16(50);
     writer.uint16(40);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.queue);
+    writer.shortstr(this.queue, 'queue.delete queue');
     let bits = 0;
     if (this.ifUnused) bits |= 1;
     if (this.ifEmpty) bits |= 2;
@@ -1997,7 +1997,7 @@ export class QueueDeleteOk implements QueueDeleteOkFields {
   encode(writer: Writer): void {
     writer.uint16(50);
     writer.uint16(41);
-    writer.uint32(this.messageCount);
+    writer.uint32(this.messageCount, 'queue.delete-ok messageCount');
   }
 
   static decode(reader: Reader): QueueDeleteOk {
@@ -2056,9 +2056,9 @@ export class QueueUnbind implements QueueUnbindFields {
     writer.uint16(50);
     writer.uint16(50);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.queue);
-    writer.shortstr(this.exchange);
-    writer.shortstr(this.routingKey);
+    writer.shortstr(this.queue, 'queue.unbind queue');
+    writer.shortstr(this.exchange, 'queue.unbind exchange');
+    writer.shortstr(this.routingKey, 'queue.unbind routingKey');
     writeTable(writer, this.arguments);
   }
 
@@ -2146,8 +2146,8 @@ export class BasicQos implements BasicQosFields {
   encode(writer: Writer): void {
     writer.uint16(60);
     writer.uint16(10);
-    writer.uint32(this.prefetchSize);
-    writer.uint16(this.prefetchCount);
+    writer.uint32(this.prefetchSize, 'basic.qos prefetchSize');
+    writer.uint16(this.prefetchCount, 'basic.qos prefetchCount');
     writer.uint8(this.global ? 1 : 0);
   }
 
@@ -2262,8 +2262,8 @@ export class BasicConsume implements BasicConsumeFields {
     writer.uint16(60);
     writer.uint16(20);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.queue);
-    writer.shortstr(this.consumerTag);
+    writer.shortstr(this.queue, 'basic.consume queue');
+    writer.shortstr(this.consumerTag, 'basic.consume consumerTag');
     let bits = 0;
     if (this.noLocal) bits |= 1;
     if (this.noAck) bits |= 2;
@@ -2322,7 +2322,7 @@ export class BasicConsumeOk implements BasicConsumeOkFields {
   encode(writer: Writer): void {
     writer.uint16(60);
     writer.uint16(21);
-    writer.shortstr(this.consumerTag);
+    writer.shortstr(this.consumerTag, 'basic.consume-ok consumerTag');
   }
 
   static decode(reader: Reader): BasicConsumeOk {
@@ -2369,7 +2369,7 @@ export class BasicCancel implements BasicCancelFields {
   encode(writer: Writer): void {
     writer.uint16(60);
     writer.uint16(30);
-    writer.shortstr(this.consumerTag);
+    writer.shortstr(this.consumerTag, 'basic.cancel consumerTag');
     writer.uint8(this.noWait ? 1 : 0);
   }
 
@@ -2415,7 +2415,7 @@ export class BasicCancelOk implements BasicCancelOkFields {
   encode(writer: Writer): void {
     writer.uint16(60);
     writer.uint16(31);
-    writer.shortstr(this.consumerTag);
+    writer.shortstr(this.consumerTag, 'basic.cancel-ok consumerTag');
   }
 
   static decode(reader: Reader): BasicCancelOk {
@@ -2474,8 +2474,8 @@ export class BasicPublish implements BasicPublishFields {
     writer.uint16(60);
     writer.uint16(40);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.exchange);
-    writer.shortstr(this.routingKey);
+    writer.shortstr(this.exchange, 'basic.publish exchange');
+    writer.shortstr(this.routingKey, 'basic.publish routingKey');
     let bits = 0;
     if (this.mandatory) bits |= 1;
     if (this.immediate) bits |= 2;
@@ -2542,10 +2542,10 @@ export class BasicReturn implements BasicReturnFields {
   encode(writer: Writer): void {
     writer.uint16(60);
     writer.uint16(50);
-    writer.uint16(this.replyCode);
-    writer.shortstr(this.replyText);
-    writer.shortstr(this.exchange);
-    writer.shortstr(this.routingKey);
+    writer.uint16(this.replyCode, 'basic.return replyCode');
+    writer.shortstr(this.replyText, 'basic.return replyText');
+    writer.shortstr(this.exchange, 'basic.return exchange');
+    writer.shortstr(this.routingKey, 'basic.return routingKey');
   }
 
   static decode(reader: Reader): BasicReturn {
@@ -2616,11 +2616,11 @@ export class BasicDeliver implements BasicDeliverFields {
   encode(writer: Writer): void {
     writer.uint16(60);
     writer.uint16(60);
-    writer.shortstr(this.consumerTag);
-    writer.uint64(this.deliveryTag);
+    writer.shortstr(this.consumerTag, 'basic.deliver consumerTag');
+    writer.uint64(this.deliveryTag, 'basic.deliver deliveryTag');
     writer.uint8(this.redelivered ? 1 : 0);
-    writer.shortstr(this.exchange);
-    writer.shortstr(this.routingKey);
+    writer.shortstr(this.exchange, 'basic.deliver exchange');
+    writer.shortstr(this.routingKey, 'basic.deliver routingKey');
   }
 
   static decode(reader: Reader): BasicDeliver {
@@ -2674,7 +2674,7 @@ export class BasicGet implements BasicGetFields {
     writer.uint16(60);
     writer.uint16(70);
     writer.uint16(0); // reserved-1
-    writer.shortstr(this.queue);
+    writer.shortstr(this.queue, 'basic.get queue');
     writer.uint8(this.noAck ? 1 : 0);
   }
 
@@ -2745,11 +2745,11 @@ export class BasicGetOk implements BasicGetOkFields {
   encode(writer: Writer): void {
     writer.uint16(60);
     writer.uint16(71);
-    writer.uint64(this.deliveryTag);
+    writer.uint64(this.deliveryTag, 'basic.get-ok deliveryTag');
     writer.uint8(this.redelivered ? 1 : 0);
-    writer.shortstr(this.exchange);
-    writer.shortstr(this.routingKey);
-    writer.uint32(this.messageCount);
+    writer.shortstr(this.exchange, 'basic.get-ok exchange');
+    writer.shortstr(this.routingKey, 'basic.get-ok routingKey');
+    writer.uint32(this.messageCount, 'basic.get-ok messageCount');
   }
 
   static decode(reader: Reader): BasicGetOk {
@@ -2836,7 +2836,7 @@ export class BasicAck implements BasicAckFields {
   encode(writer: Writer): void {
     writer.uint16(60);
     writer.uint16(80);
-    writer.uint64(this.deliveryTag);
+    writer.uint64(this.deliveryTag, 'basic.ack deliveryTag');
     writer.uint8(this.multiple ? 1 : 0);
   }
 
@@ -2885,7 +2885,7 @@ export class BasicReject implements BasicRejectFields {
   encode(writer: Writer): void {
     writer.uint16(60);
     writer.uint16(90);
-    writer.uint64(this.deliveryTag);
+    writer.uint64(this.deliveryTag, 'basic.reject deliveryTag');
     writer.uint8(this.requeue ? 1 : 0);
   }
 
@@ -3060,7 +3060,7 @@ export class BasicNack implements BasicNackFields {
   encode(writer: Writer): void {
     writer.uint16(60);
     writer.uint16(120);
-    writer.uint64(this.deliveryTag);
+    writer.uint64(this.deliveryTag, 'basic.nack deliveryTag');
     let bits = 0;
     if (this.multiple) bits |= 1;
     if (this.requeue) bits |= 2;

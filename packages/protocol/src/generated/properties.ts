@@ -104,20 +104,20 @@ export function writeBasicProperties(writer: Writer, properties: BasicProperties
   if (clusterId !== undefined) flags |= 0x0004;
   writer.uint16(flags);
 
-  if (contentType !== undefined) writer.shortstr(contentType);
-  if (contentEncoding !== undefined) writer.shortstr(contentEncoding);
+  if (contentType !== undefined) writer.shortstr(contentType, 'property contentType');
+  if (contentEncoding !== undefined) writer.shortstr(contentEncoding, 'property contentEncoding');
   if (headers !== undefined) writeTable(writer, headers);
-  if (deliveryMode !== undefined) writer.uint8(deliveryMode);
-  if (priority !== undefined) writer.uint8(priority);
-  if (correlationId !== undefined) writer.shortstr(correlationId);
-  if (replyTo !== undefined) writer.shortstr(replyTo);
-  if (expiration !== undefined) writer.shortstr(expiration);
-  if (messageId !== undefined) writer.shortstr(messageId);
-  if (timestamp !== undefined) writer.uint64(timestampSeconds(timestamp));
-  if (type !== undefined) writer.shortstr(type);
-  if (userId !== undefined) writer.shortstr(userId);
-  if (appId !== undefined) writer.shortstr(appId);
-  if (clusterId !== undefined) writer.shortstr(clusterId);
+  if (deliveryMode !== undefined) writer.uint8(deliveryMode, 'property deliveryMode');
+  if (priority !== undefined) writer.uint8(priority, 'property priority');
+  if (correlationId !== undefined) writer.shortstr(correlationId, 'property correlationId');
+  if (replyTo !== undefined) writer.shortstr(replyTo, 'property replyTo');
+  if (expiration !== undefined) writer.shortstr(expiration, 'property expiration');
+  if (messageId !== undefined) writer.shortstr(messageId, 'property messageId');
+  if (timestamp !== undefined) writer.uint64(timestampSeconds(timestamp), 'property timestamp');
+  if (type !== undefined) writer.shortstr(type, 'property type');
+  if (userId !== undefined) writer.shortstr(userId, 'property userId');
+  if (appId !== undefined) writer.shortstr(appId, 'property appId');
+  if (clusterId !== undefined) writer.shortstr(clusterId, 'property clusterId');
 }
 
 /**
