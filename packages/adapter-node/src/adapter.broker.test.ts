@@ -521,6 +521,40 @@ describe('consumers', () => {
   });
 });
 
+describe('broker cancel', () => {
+  it('queue deletion cancels its consumer', async () => {
+    const connection = await open();
+    const channel = await connection.channel();
+    const queue = await declareQueue(channel, 'cancelled');
+    const consumer = await channel.basicConsume(queue, () => {});
+    const cancelled = new Promise<void>((resolve) => consumer.once('cancel', resolve));
+
+    const other = await connection.channel();
+    await other.queueDelete(queue);
+    await withTimeout(cancelled, 5000, () => 'consumer cancel event');
+
+    expect(consumer.cancelledByBroker).toBe(true);
+    expect(consumer.ended).toBe(true);
+    expect(channel.isOpen).toBe(true);
+  });
+
+  it('for await ends on broker cancel', async () => {
+    const connection = await open();
+    const channel = await connection.channel();
+    const queue = await declareQueue(channel, 'cancelled-loop');
+    const consumer = await channel.basicConsume(queue);
+    const loop = (async () => {
+      let count = 0;
+      for await (const _message of consumer) count++;
+      return count;
+    })();
+
+    await (await connection.channel()).queueDelete(queue);
+    expect(await withTimeout(loop, 5000, () => 'for await loop end')).toBe(0);
+    expect(consumer.cancelledByBroker).toBe(true);
+  });
+});
+
 describe('errors', () => {
   it('wrong password rejects with 403', async () => {
     const url = new URL(BROKER_URL);

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { AmqpError, ConsumerHandler } from '@warren/protocol';
 import { type Channel, type Message, withBufferBody } from './channel.js';
 
@@ -12,11 +13,18 @@ export type MessageCallback = (message: Message) => void | Promise<void>;
  * A consumer started by `channel.basicConsume`. Without a callback, read it with
  * `for await (const message of consumer)`; the loop ends when the consumer is cancelled or its
  * channel is closed by the client, and throws the error when the broker closes the channel.
+ * When the broker cancels the consumer, it emits `cancel` and `cancelledByBroker` becomes true.
  *
  * NOTE: messages wait in memory until the loop reads them; set a prefetch count with
  * `basicQos` and acknowledge manually to bound how many.
  */
-export class Consumer implements AsyncIterable<Message> {
+/** Events of a `Consumer`. */
+export interface ConsumerEvents {
+  /** The broker cancelled the consumer, for example because its queue was deleted. */
+  cancel: [];
+}
+
+export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncIterable<Message> {
   readonly channel: Channel;
   #tag = '';
   #onMessage: MessageCallback | undefined;
@@ -26,23 +34,34 @@ export class Consumer implements AsyncIterable<Message> {
   #ended = false;
   #error: AmqpError | undefined;
   #onEnd: () => void;
+  #cancelledByBroker = false;
   /** @internal */
   readonly handler: ConsumerHandler;
 
   /** @internal Use `channel.basicConsume()`. */
   constructor(channel: Channel, onMessage: MessageCallback | undefined, onEnd: () => void) {
+    super();
     this.channel = channel;
     this.#onMessage = onMessage;
     this.#onEnd = onEnd;
     this.handler = {
       onMessage: (message) => this.#receive(withBufferBody(message)),
-      onCancel: () => this.end(undefined),
+      onCancel: () => {
+        this.#cancelledByBroker = true;
+        this.end(undefined);
+        this.emit('cancel');
+      },
     };
   }
 
   /** Consumer tag that the broker knows this consumer by. */
   get tag(): string {
     return this.#tag;
+  }
+
+  /** Whether the broker cancelled the consumer, as it does when the queue is deleted. */
+  get cancelledByBroker(): boolean {
+    return this.#cancelledByBroker;
   }
 
   /** Whether the consumer has ended: cancelled by either side, or its channel closed. */

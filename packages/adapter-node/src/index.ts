@@ -12,7 +12,7 @@ export {
   type QueueDeleteOptions,
   type ReturnedMessage,
 } from './channel.js';
-export { Consumer, type MessageCallback } from './consumer.js';
+export { Consumer, type ConsumerEvents, type MessageCallback } from './consumer.js';
 export { type ConnectOptions, parseUrl } from './options.js';
 export {
   AmqpError,
