@@ -233,13 +233,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /**
-   * Publishes a message. A string body is sent as UTF-8. The frames go to the socket at once;
-   * the promise resolves at once too, unless the socket holds more than the connection's
-   * `writeHighWaterMark`, in which case it resolves once the socket drains. Awaiting it keeps
-   * memory bounded when publishing faster than the network takes.
+   * Publishes a message. A string body is sent as UTF-8. The frames go to the socket at once.
+   * The returned promise resolves at once too, unless the socket holds more than the
+   * connection's `writeHighWaterMark`; then it resolves once the socket drains or closes.
+   * Awaiting it keeps memory bounded when publishing faster than the network takes. It never
+   * rejects, so a publish that is not awaited cannot cause an unhandled rejection.
    *
-   * @throws ChannelError when the channel is closed; InvalidArgumentError when a property or
-   *   header cannot be encoded. Nothing is sent in either case.
+   * @throws ChannelError or ConnectionError, synchronously, when the channel is closed, and
+   *   InvalidArgumentError when the body, a property or a header cannot be encoded. Nothing is
+   *   sent in either case.
    */
   basicPublish(
     exchange: string,
@@ -248,15 +250,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     properties: BasicProperties = {},
     options: PublishOptions = {},
   ): Promise<void> {
-    try {
-      const bytes = typeof body === 'string' ? textEncoder.encode(body) : body;
-      if (!(bytes instanceof Uint8Array)) {
-        throw new InvalidArgumentError(`basic.publish body: expected a Uint8Array, a Buffer or a string, got ${typeof body}`, 'VALUE_TYPE_INVALID');
-      }
-      this.#engineOrThrow().publish(exchange, routingKey, bytes, properties, options.mandatory ?? false, false);
-    } catch (error) {
-      return Promise.reject(error);
+    const bytes = typeof body === 'string' ? textEncoder.encode(body) : body;
+    if (!(bytes instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`basic.publish body: expected a Uint8Array, a Buffer or a string, got ${typeof body}`, 'VALUE_TYPE_INVALID');
     }
+    this.#engineOrThrow().publish(exchange, routingKey, bytes, properties, options.mandatory ?? false, false);
     return this.#connection.waitForDrain() ?? RESOLVED;
   }
 

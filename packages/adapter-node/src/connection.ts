@@ -187,6 +187,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   close(): Promise<void> {
     return new Promise<void>((resolve) => {
       this.#engine.close({ resolve, reject: () => resolve() });
+      this.#scheduleTick();
     });
   }
 

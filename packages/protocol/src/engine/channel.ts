@@ -82,7 +82,11 @@ interface IncomingContent {
   method: AnyMethod;
   properties: DecodedBasicProperties | undefined;
   bodySize: number;
-  body: Uint8Array | undefined;
+  /**
+   * Body frame payloads received so far. They are joined only once the body is complete, so a
+   * broker that announces a large body but sends little makes the client hold only what it sent.
+   */
+  parts: Uint8Array[];
   received: number;
 }
 
@@ -110,6 +114,7 @@ export class ChannelEngine {
   #queue: QueueEntry[] = [];
   /** Closes that wait for the `close-ok` of a close already under way. */
   #closeWaiters: Pending<void>[] = [];
+  #awaitingStrayCloseOk = false;
   #consumers = new Map<string, ConsumerHandler>();
   #content: IncomingContent | undefined;
   #closeError: AmqpError | undefined;
@@ -265,6 +270,8 @@ export class ChannelEngine {
     });
     this.#state = 'closing';
     this.#closeError = error;
+    // The rest of a delivery under way will be discarded, so forget its start too.
+    this.#content = undefined;
     // The spec lets a peer discard what arrives after it sent close, so requests not yet
     // answered can no longer complete.
     this.#rejectQueue(error);
@@ -274,6 +281,14 @@ export class ChannelEngine {
 
   /** Handles a frame addressed to this channel. */
   handleFrame(frame: Frame): void {
+    if (this.#state === 'closed') {
+      this.#handleFrameAfterClose(frame);
+      return;
+    }
+    // After sending channel.close the spec has the client discard everything but close and
+    // close-ok, which includes the header and body of a delivery already under way.
+    if (this.#state === 'closing' && frame.type !== FrameType.method) return;
+
     if (frame.type === FrameType.method) {
       this.#handleMethod(decodeMethod(new Reader(frame.payload)));
     } else if (frame.type === FrameType.header) {
@@ -305,7 +320,7 @@ export class ChannelEngine {
       case MethodId.BasicDeliver:
       case MethodId.BasicReturn:
       case MethodId.BasicGetOk:
-        this.#content = { method, properties: undefined, bodySize: 0, body: undefined, received: 0 };
+        this.#content = { method, properties: undefined, bodySize: 0, parts: [], received: 0 };
         return;
       case MethodId.BasicAck:
         this.#handler.onConfirm?.(method.deliveryTag, method.multiple, true);
@@ -394,10 +409,9 @@ export class ChannelEngine {
       this.#completeContent(content, payload);
       return;
     }
-    content.body ??= new Uint8Array(content.bodySize);
-    content.body.set(payload, content.received);
+    content.parts.push(payload);
     content.received = received;
-    if (received === content.bodySize) this.#completeContent(content, content.body);
+    if (received === content.bodySize) this.#completeContent(content, joinParts(content.parts, received));
   }
 
   #completeContent(content: IncomingContent, body: Uint8Array): void {
@@ -450,9 +464,10 @@ export class ChannelEngine {
   }
 
   #handleBrokerClose(method: Extract<AnyMethod, { id: typeof MethodId.ChannelClose }>): void {
-    // Sending close-ok frees the id on the broker's side, so the channel is done either way,
-    // even when it had sent its own close that the broker will now never answer.
     this.#host.send(this.#encode(new ChannelCloseOk()));
+    // When both sides sent close at once, RabbitMQ still answers the client's close with
+    // close-ok, so the id stays reserved until that arrives.
+    this.#awaitingStrayCloseOk = this.#state === 'closing';
     const failed = method.classId === 0 ? '' : `${methodName((method.classId << 16) | method.methodId)}: `;
     const error = new ChannelError(`${failed}${method.replyText}`, {
       code: 'CHANNEL_CLOSED_BY_BROKER',
@@ -464,6 +479,18 @@ export class ChannelEngine {
     });
     const ownClose = this.#state === 'closing' ? this.#closeError : undefined;
     this.#finish(ownClose ?? error, error);
+  }
+
+  /**
+   * Handles a frame for a channel that is closed but whose id is still reserved: only the
+   * close-ok that answers a close which crossed the broker's own close can arrive, and it frees
+   * the id. Anything else the spec lets the client discard.
+   */
+  #handleFrameAfterClose(frame: Frame): void {
+    if (!this.#awaitingStrayCloseOk || frame.type !== FrameType.method) return;
+    if (decodeMethod(new Reader(frame.payload)).id !== MethodId.ChannelCloseOk) return;
+    this.#awaitingStrayCloseOk = false;
+    this.#host.release(this);
   }
 
   #handleCloseOk(): void {
@@ -486,7 +513,7 @@ export class ChannelEngine {
     this.#closeWaiters = [];
     for (const pending of closeWaiters) pending.resolve();
     this.#consumers.clear();
-    this.#host.release(this);
+    if (!this.#awaitingStrayCloseOk) this.#host.release(this);
     this.#handler.onClose?.(reported);
   }
 
@@ -539,6 +566,22 @@ export class ChannelEngine {
     if (this.#state === 'open' || this.#state === 'opening') return;
     throw this.#closeError ?? new ChannelError(`channel ${this.id} is closed`, { code: 'CHANNEL_CLOSED', source: 'client' });
   }
+}
+
+function joinParts(parts: Uint8Array[], size: number): Uint8Array {
+  let body: Uint8Array;
+  try {
+    body = new Uint8Array(size);
+  } catch (error) {
+    // Allocation fails when memory is short; the connection fails instead of the process.
+    throw new FrameError(`could not allocate a message body of ${size} bytes`, 'MESSAGE_TOO_LARGE', ReplyCode.resourceError, error);
+  }
+  let offset = 0;
+  for (const part of parts) {
+    body.set(part, offset);
+    offset += part.length;
+  }
+  return body;
 }
 
 function unexpectedFrame(description: string): FrameError {

@@ -363,6 +363,74 @@ describe('heartbeats', () => {
   });
 });
 
+describe('close races', () => {
+  test('closing channel discards a delivery under way', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    broker.send(1, new BasicDeliver('ctag', 1, false, '', 'q'));
+    const closed = recorder<void>();
+    channel.close(closed.pending);
+    const header = new Writer();
+    header.begin();
+    header.uint16(60);
+    header.uint16(0);
+    header.uint64(3);
+    header.uint16(0);
+    broker.sendBytes(frame(2, 1, header.finish()));
+    broker.sendBytes(frame(3, 1, new Uint8Array(3)));
+    broker.send(1, new ChannelCloseOk());
+
+    expect(closed.result.settled).toBe(1);
+    expect(broker.engine.state).toBe('open');
+    expect(broker.events).toEqual(['open']);
+  });
+
+  test('crossing channel closes keep the id until close-ok', () => {
+    const broker = new ScriptedBroker({ channelMax: 1 });
+    broker.open();
+    const channel = broker.openChannel();
+    const closed = recorder<void>();
+    channel.close(closed.pending);
+    broker.send(1, new ChannelClose(406, 'PRECONDITION_FAILED - unknown delivery tag 9', 60, 80));
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ChannelClose, MethodId.ChannelCloseOk]);
+    expect(closed.result.settled).toBe(1);
+
+    // RabbitMQ answers the client's close even after sending its own.
+    const next = recorder<ChannelEngine>();
+    expect(() => broker.engine.openChannel({}, next.pending)).toThrow(/all 1 channels/);
+    broker.send(1, new ChannelCloseOk());
+    expect(broker.engine.state).toBe('open');
+    broker.engine.openChannel({}, next.pending);
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ChannelOpen]);
+  });
+
+  test('unanswered connection close gives up after closeTimeout', () => {
+    const broker = new ScriptedBroker({ closeTimeout: 5000 });
+    broker.open(new ConnectionTune(2047, 131072, 0));
+    const closed = recorder<void>();
+    broker.engine.close(closed.pending);
+    expect(broker.engine.nextTimerAt).toBe(0);
+    broker.engine.tick(1000);
+    expect(broker.engine.nextTimerAt).toBe(6000);
+    broker.engine.tick(5999);
+    expect(closed.result.settled).toBe(0);
+    broker.engine.tick(6000);
+    expect(closed.result.settled).toBe(1);
+    expect(broker.events).toEqual(['open', 'close:none']);
+  });
+
+  test('silent broker before open-ok times out', () => {
+    const broker = new ScriptedBroker();
+    broker.engine.start(0);
+    broker.send(0, new ConnectionStart(0, 9, {}, 'PLAIN', 'en_US'));
+    broker.send(0, new ConnectionTune(0, 0, 1));
+    broker.engine.tick(1000);
+    broker.engine.tick(2000);
+    expect(broker.events).toEqual(['close:HEARTBEAT_TIMEOUT']);
+  });
+});
+
 describe('channels', () => {
   test('one synchronous request is outstanding at a time', () => {
     const broker = new ScriptedBroker();
@@ -593,6 +661,29 @@ describe('content assembly', () => {
     broker.send(1, new BasicDeliver('ctag', 2, false, '', 'q'));
     expect(broker.takeMethods()).toMatchObject([{ id: MethodId.ConnectionClose, replyCode: 505 }]);
     expect(broker.events.at(-1)).toBe('close:FRAME_UNEXPECTED');
+  });
+
+  test('announced body is not allocated up front', () => {
+    const broker = new ScriptedBroker({ maxMessageSize: 2 ** 32 });
+    broker.open();
+    const channel = broker.openChannel();
+    const messages = consume(broker, channel);
+    const before = process.memoryUsage().arrayBuffers;
+
+    broker.send(1, new BasicDeliver('ctag', 1, false, '', 'q'));
+    const header = new Writer();
+    header.begin();
+    header.uint16(60);
+    header.uint16(0);
+    header.uint64(2 ** 32);
+    header.uint16(0);
+    broker.sendBytes(frame(2, 1, header.finish()));
+    broker.sendBytes(frame(3, 1, new Uint8Array(1)));
+
+    // Only the byte received is held, not the 4 GiB announced.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+    expect(broker.engine.state).toBe('open');
+    expect(messages).toEqual([]);
   });
 
   test('announced body over maxMessageSize closes before allocating', () => {

@@ -45,6 +45,8 @@ export interface ConnectionEngineOptions {
   maxMessageSize?: number;
   /** Locale requested in `connection.start-ok`. Default: `en_US`. */
   locale?: string;
+  /** Maximum time in milliseconds to wait for the broker's `close-ok` before giving up. Default: 10000. */
+  closeTimeout?: number;
 }
 
 /** Receives what the connection does; an adapter implements it over its transport. */
@@ -71,6 +73,7 @@ export interface ConnectionEngineHandler {
 export type ConnectionState = 'idle' | 'starting' | 'securing' | 'opening' | 'open' | 'closing' | 'closed';
 
 const DEFAULT_MAX_MESSAGE_SIZE = 512 * 1024 * 1024;
+const DEFAULT_CLOSE_TIMEOUT = 10_000;
 const PRODUCT = { name: 'Warren', version: '0.0.0' };
 const CAPABILITIES: FieldTable = {
   publisher_confirms: true,
@@ -113,6 +116,7 @@ export class ConnectionEngine implements ChannelHost {
   #lastSendAt = 0;
   #lastReceiveAt = 0;
   #nextCheckAt: number | undefined;
+  #closeDeadline: number | undefined;
 
   constructor(options: ConnectionEngineOptions, handler: ConnectionEngineHandler) {
     validateOptions(options);
@@ -147,7 +151,10 @@ export class ConnectionEngine implements ChannelHost {
     return this.#closeError;
   }
 
-  /** Time in milliseconds at which `tick()` must run next, or undefined when no timer is needed. */
+  /**
+   * Time in milliseconds at which `tick()` must run next, or undefined when no timer is needed.
+   * A time in the past means that `tick()` is due at once.
+   */
   get nextTimerAt(): number | undefined {
     return this.#nextCheckAt;
   }
@@ -189,8 +196,13 @@ export class ConnectionEngine implements ChannelHost {
 
   /** Sends a heartbeat when the connection has been quiet, and ends it when the broker has been. */
   tick(now: number): void {
+    if (this.#state === 'closing') {
+      this.#checkCloseDeadline(now);
+      return;
+    }
+
     const interval = this.#tune.heartbeat * 1000;
-    if (this.#state !== 'open' || interval === 0) {
+    if ((this.#state !== 'open' && this.#state !== 'opening') || interval === 0) {
       this.#nextCheckAt = undefined;
       return;
     }
@@ -411,10 +423,26 @@ export class ConnectionEngine implements ChannelHost {
     this.#finish(error, error);
   }
 
+  /**
+   * Gives up on a close that the broker has not confirmed within `closeTimeout`, so a broker
+   * that stopped reading or answering cannot keep the connection open.
+   */
+  #checkCloseDeadline(now: number): void {
+    this.#closeDeadline ??= now + (this.#options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
+    if (now < this.#closeDeadline) {
+      this.#nextCheckAt = this.#closeDeadline;
+      return;
+    }
+    const error = this.#closeError!;
+    this.#finish(error, error.source === 'client' ? undefined : error);
+  }
+
   #beginClose(error: AmqpError, close: ConnectionClose): void {
     this.#state = 'closing';
     this.#closeError = error;
-    this.#nextCheckAt = undefined;
+    // The engine has no clock of its own: a check due at once lets the next tick set the deadline.
+    this.#closeDeadline = undefined;
+    this.#nextCheckAt = 0;
     for (const channel of [...this.#channels.values()]) channel.connectionClosed(error);
     this.send(encodeMethodFrame(this.writer, 0, close));
   }
@@ -480,7 +508,9 @@ function validateOptions(options: ConnectionEngineOptions): void {
     ['heartbeat', options.heartbeat, 0, 65535],
     ['frameMax', options.frameMax, 4096, 4294967295],
     ['channelMax', options.channelMax, 1, 65535],
-    ['maxMessageSize', options.maxMessageSize, 0, Number.MAX_SAFE_INTEGER],
+    // Above 2^32 bytes a body cannot be allocated as one Uint8Array in every runtime.
+    ['maxMessageSize', options.maxMessageSize, 0, 2 ** 32],
+    ['closeTimeout', options.closeTimeout, 0, 2 ** 31 - 1],
   ];
   for (const [name, value, min, max] of checks) {
     if (value === undefined) continue;
