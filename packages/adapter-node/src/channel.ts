@@ -5,9 +5,13 @@ import {
   BasicConsume,
   BasicGet,
   BasicQos,
+  BasicRecover,
+  BasicRecoverAsync,
   type ChannelEngine,
   type ChannelHandler,
   ChannelError,
+  ChannelFlow,
+  type ChannelFlowOk,
   ExchangeBind,
   InvalidArgumentError,
   ExchangeDeclare,
@@ -25,6 +29,9 @@ import {
   QueuePurge,
   type QueuePurgeOk,
   type ReturnedMessage as EngineReturnedMessage,
+  TxCommit,
+  TxRollback,
+  TxSelect,
 } from '@warren/protocol';
 import type { Connection } from './connection.js';
 import { Consumer, type MessageCallback } from './consumer.js';
@@ -103,6 +110,7 @@ export interface QueueDeclareResult {
 }
 
 const textEncoder = new TextEncoder();
+const ignore = (): void => {};
 const RESOLVED = Promise.resolve();
 
 /**
@@ -233,11 +241,21 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /**
-   * Publishes a message. A string body is sent as UTF-8. The frames go to the socket at once.
-   * The returned promise resolves at once too, unless the socket holds more than the
-   * connection's `writeHighWaterMark`; then it resolves once the socket drains or closes.
-   * Awaiting it keeps memory bounded when publishing faster than the network takes. It never
-   * rejects, so a publish that is not awaited cannot cause an unhandled rejection.
+   * Publishes a message. A string body is sent as UTF-8. What the returned promise waits for
+   * depends on the channel:
+   *
+   * - Normally the frames go to the socket at once, and the promise resolves at once too,
+   *   unless the socket holds more than the connection's `writeHighWaterMark`; then it resolves
+   *   once the socket drains or closes. Awaiting it keeps memory bounded.
+   * - In confirm mode (`confirmSelect`) it resolves when the broker acks the message, and
+   *   rejects with `NackError` on a nack, or with `UnroutableError` when a `mandatory` message
+   *   was returned. Publishing never waits for one confirm before sending the next message.
+   * - While the broker blocks the connection (`connection.blocked`) or pauses the channel
+   *   (`channel.flow`), the message is held and the promise resolves once it is sent; it
+   *   rejects if the channel or connection closes first.
+   *
+   * A rejection of a promise that is not awaited does not count as unhandled, so
+   * fire-and-forget publishing cannot crash the process.
    *
    * @throws ChannelError or ConnectionError, synchronously, when the channel is closed, and
    *   InvalidArgumentError when the body, a property or a header cannot be encoded. Nothing is
@@ -254,8 +272,82 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (!(bytes instanceof Uint8Array)) {
       throw new InvalidArgumentError(`basic.publish body: expected a Uint8Array, a Buffer or a string, got ${typeof body}`, 'VALUE_TYPE_INVALID');
     }
-    this.#engineOrThrow().publish(exchange, routingKey, bytes, properties, options.mandatory ?? false, false);
-    return this.#connection.waitForDrain() ?? RESOLVED;
+    const engine = this.#engineOrThrow();
+    const mandatory = options.mandatory ?? false;
+
+    if (!engine.confirmMode && !engine.publishingPaused) {
+      engine.publish(exchange, routingKey, bytes, properties, mandatory, false);
+      return this.#connection.waitForDrain() ?? RESOLVED;
+    }
+
+    let pending!: Pending<void>;
+    const settled = new Promise<void>((resolve, reject) => {
+      pending = { resolve, reject };
+    });
+    // Throws before anything is sent when the message cannot be encoded.
+    engine.publish(exchange, routingKey, bytes, properties, mandatory, false, pending);
+    settled.catch(ignore);
+    return settled;
+  }
+
+  /**
+   * Puts the channel in publisher confirm mode (`confirm.select`); from then on each
+   * `basicPublish` resolves when the broker confirms the message.
+   */
+  confirmSelect(): Promise<void> {
+    return this.#call<void>((pending) => this.#engineOrThrow().confirmSelect(pending));
+  }
+
+  /**
+   * Resolves once every message published so far in confirm mode is confirmed, or rejects with
+   * the first `NackError` or `UnroutableError` among them.
+   */
+  waitForConfirms(): Promise<void> {
+    return this.#call<void>((pending) => this.#engineOrThrow().waitForConfirms(pending));
+  }
+
+  /** Starts using transactions on this channel (`tx.select`). */
+  async txSelect(): Promise<void> {
+    await this.#request(new TxSelect());
+  }
+
+  /** Commits the messages published and acknowledged since the last commit (`tx.commit`). */
+  async txCommit(): Promise<void> {
+    await this.#request(new TxCommit());
+  }
+
+  /** Discards the messages published and acknowledged since the last commit (`tx.rollback`). */
+  async txRollback(): Promise<void> {
+    await this.#request(new TxRollback());
+  }
+
+  /**
+   * Asks the broker to redeliver every unacknowledged message on this channel (`basic.recover`);
+   * with `requeue` false they go to the same consumer again instead of back to the queue.
+   */
+  async basicRecover(requeue = true): Promise<void> {
+    await this.#request(new BasicRecover(requeue));
+  }
+
+  /** Sends the deprecated `basic.recover-async`, which the broker does not answer. */
+  basicRecoverAsync(requeue = true): void {
+    this.#engineOrThrow().send(new BasicRecoverAsync(requeue));
+  }
+
+  /**
+   * Asks the broker to pause (`false`) or resume (`true`) deliveries on this channel
+   * (`channel.flow`); resolves with the state the broker confirms.
+   *
+   * NOTE: RabbitMQ 3.10 supports only `true`; it answers `false` with a channel error.
+   */
+  async flow(active: boolean): Promise<boolean> {
+    const ok = await this.#request<ChannelFlowOk>(new ChannelFlow(active));
+    return ok.active;
+  }
+
+  /** Whether the broker lets this channel publish; it pauses a channel with `channel.flow`. */
+  get flowActive(): boolean {
+    return this.#engine?.flowActive ?? true;
   }
 
   /**

@@ -15,12 +15,22 @@ export {
 export { Consumer, type ConsumerEvents, type MessageCallback } from './consumer.js';
 export { type ConnectOptions, parseUrl } from './options.js';
 export {
+  AccessRefusedError,
   AmqpError,
+  AuthenticationError,
+  ChannelClosedByBrokerError,
+  ChannelClosedByClientError,
   ChannelError,
+  ConnectionClosedByBrokerError,
+  ConnectionClosedByClientError,
   ConnectionError,
+  ConnectTimeoutError,
   Decimal,
   FrameError,
+  HeartbeatTimeoutError,
   InvalidArgumentError,
+  NackError,
+  UnroutableError,
   TypedValue,
   typed,
   type BasicProperties,

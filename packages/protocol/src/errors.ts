@@ -85,3 +85,41 @@ export class InvalidArgumentError extends AmqpError {
     super(message, { code, source: 'client' });
   }
 }
+
+/** The broker closed the connection with `connection.close`; `replyCode` says why. */
+export class ConnectionClosedByBrokerError extends ConnectionError {}
+
+/** The client closed the connection; requests still pending when it closed reject with this. */
+export class ConnectionClosedByClientError extends ConnectionError {}
+
+/** The broker refused the credentials, or most likely did when it hung up during authentication. */
+export class AuthenticationError extends ConnectionError {}
+
+/** The broker refused access to the virtual host, or most likely did when it hung up while opening it. */
+export class AccessRefusedError extends ConnectionError {}
+
+/** No frame arrived from the broker for two heartbeat intervals. */
+export class HeartbeatTimeoutError extends ConnectionError {}
+
+/** The TCP connection or the AMQP handshake did not complete in time. */
+export class ConnectTimeoutError extends ConnectionError {}
+
+/** The broker closed the channel with `channel.close`, for example 404 for a missing queue. */
+export class ChannelClosedByBrokerError extends ChannelError {}
+
+/** The client closed the channel; requests still pending when it closed reject with this. */
+export class ChannelClosedByClientError extends ChannelError {}
+
+/** The broker returned a `mandatory` message that no queue received (`basic.return`). */
+export class UnroutableError extends ChannelError {
+  /** The returned message, as the broker sent it back. */
+  readonly returned: unknown;
+
+  constructor(message: string, options: AmqpErrorOptions & { returned: unknown }) {
+    super(message, options);
+    this.returned = options.returned;
+  }
+}
+
+/** The broker rejected a message published in confirm mode (`basic.nack`). */
+export class NackError extends ChannelError {}

@@ -1,4 +1,22 @@
-export { AmqpError, ChannelError, ConnectionError, FrameError, InvalidArgumentError, type AmqpErrorOptions, type ErrorSource } from './errors.js';
+export {
+  AccessRefusedError,
+  AmqpError,
+  AuthenticationError,
+  ChannelClosedByBrokerError,
+  ChannelClosedByClientError,
+  ChannelError,
+  ConnectionClosedByBrokerError,
+  ConnectionClosedByClientError,
+  ConnectionError,
+  ConnectTimeoutError,
+  FrameError,
+  HeartbeatTimeoutError,
+  InvalidArgumentError,
+  NackError,
+  UnroutableError,
+  type AmqpErrorOptions,
+  type ErrorSource,
+} from './errors.js';
 export { Writer } from './codec/writer.js';
 export { Reader, decodeUtf8 } from './codec/reader.js';
 export {

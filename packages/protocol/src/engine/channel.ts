@@ -2,7 +2,16 @@ import { Reader } from '../codec/reader.js';
 import type { Writer } from '../codec/writer.js';
 import { encodeContentFrames, encodeMethodFrame } from '../codec/frame-encoder.js';
 import type { Frame } from '../codec/frame-decoder.js';
-import { AmqpError, ChannelError, FrameError, InvalidArgumentError } from '../errors.js';
+import {
+  AmqpError,
+  ChannelClosedByBrokerError,
+  ChannelClosedByClientError,
+  ChannelError,
+  FrameError,
+  InvalidArgumentError,
+  NackError,
+  UnroutableError,
+} from '../errors.js';
 import { FrameType, ReplyCode } from '../generated/constants.js';
 import {
   type AnyMethod,
@@ -19,6 +28,7 @@ import {
   ChannelCloseOk,
   ChannelFlowOk,
   ChannelOpen,
+  ConfirmSelect,
   MethodId,
   decodeMethod,
   methodName,
@@ -62,6 +72,8 @@ export interface ChannelHost {
   release(channel: ChannelEngine): void;
   /** Ends the connection because the broker broke the protocol. */
   fail(error: AmqpError): void;
+  /** Whether the broker has blocked publishing on the connection (`connection.blocked`). */
+  readonly blocked: boolean;
 }
 
 type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
@@ -119,6 +131,17 @@ export class ChannelEngine {
   #content: IncomingContent | undefined;
   #closeError: AmqpError | undefined;
   #flowActive = true;
+  #confirmMode = false;
+  /** Sequence number of the last publish in confirm mode; the broker numbers them from 1. */
+  #publishSeqNo = 0;
+  /** Publishes in confirm mode that the broker has not yet acked or nacked, by sequence number. */
+  #unconfirmed = new Map<number, Pending<void> | undefined>();
+  /** Callers of `waitForConfirms`, each waiting for the publishes up to `upTo`. */
+  #confirmWaiters: { upTo: number; pending: Pending<void>; error: AmqpError | undefined }[] = [];
+  /** A `basic.return` in confirm mode, waiting for the ack of the same message. */
+  #returnedPending: ReturnedMessage | undefined;
+  /** Publishes held while the broker blocks the connection or pauses the channel with flow. */
+  #held: { chunks: Uint8Array[]; pending: Pending<void> | undefined }[] = [];
 
   constructor(id: number, host: ChannelHost, handler: ChannelHandler) {
     this.id = id;
@@ -128,6 +151,16 @@ export class ChannelEngine {
 
   get state(): ChannelState {
     return this.#state;
+  }
+
+  /** Whether the channel is in publisher confirm mode (`confirm.select`). */
+  get confirmMode(): boolean {
+    return this.#confirmMode;
+  }
+
+  /** Whether a publish now would be held back, because the connection is blocked or flow paused the channel. */
+  get publishingPaused(): boolean {
+    return this.#held.length > 0 || this.#host.blocked || !this.#flowActive;
   }
 
   /** Whether the broker allows publishing on this channel (`channel.flow`). */
@@ -170,6 +203,7 @@ export class ChannelEngine {
     properties: BasicProperties,
     mandatory: boolean,
     immediate: boolean,
+    pending?: Pending<void>,
   ): void {
     this.#assertUsable();
     const deliveryMode = properties.deliveryMode;
@@ -191,7 +225,63 @@ export class ChannelEngine {
       this.#host.frameMax,
       chunks,
     );
-    this.#sendOrQueue(chunks, MethodId.BasicPublish);
+
+    // In confirm mode `pending` settles on the broker's ack or nack; otherwise once the frames
+    // are handed to the transport.
+    let sent = pending;
+    if (this.#confirmMode) {
+      this.#unconfirmed.set(++this.#publishSeqNo, pending);
+      sent = undefined;
+    }
+    if (this.publishingPaused) {
+      this.#held.push({ chunks, pending: sent });
+      return;
+    }
+    this.#sendOrQueue(chunks, MethodId.BasicPublish, sent);
+  }
+
+  /**
+   * Puts the channel in publisher confirm mode (`confirm.select`). From then on, the `pending` of
+   * each publish resolves on the broker's ack and rejects with `NackError` on a nack, or with
+   * `UnroutableError` when the broker returned the message as unroutable.
+   */
+  confirmSelect(pending: Pending<void>): void {
+    this.#assertUsable();
+    this.#enqueue(new ConfirmSelect(false), ConfirmSelect.id, ConfirmSelect.responses, pending, () => {
+      this.#confirmMode = true;
+    });
+  }
+
+  /**
+   * Resolves `pending` once every publish made so far in confirm mode is confirmed, or rejects
+   * with the first `NackError` or `UnroutableError` among them.
+   */
+  waitForConfirms(pending: Pending<void>): void {
+    this.#assertUsable();
+    if (!this.#confirmMode) {
+      throw new ChannelError(`channel ${this.id} is not in confirm mode; call confirmSelect first`, {
+        code: 'CONFIRM_MODE_REQUIRED',
+        source: 'client',
+      });
+    }
+    const waiter = { upTo: this.#publishSeqNo, pending, error: undefined };
+    this.#confirmWaiters.push(waiter);
+    this.#settleConfirmWaiters();
+  }
+
+  /** Sends the held publishes, in order, once the broker allows publishing again. */
+  resumePublishing(): void {
+    while (this.#held.length > 0 && !this.#host.blocked && this.#flowActive && this.#state !== 'closed') {
+      const { chunks, pending } = this.#held.shift()!;
+      this.#sendOrQueue(chunks, MethodId.BasicPublish, pending);
+    }
+  }
+
+  /** Sends a method that the broker does not answer, such as `basic.recover-async`. */
+  send(method: AnyMethod): void {
+    this.#assertUsable();
+    const info = method.constructor as unknown as { id: number };
+    this.#sendOrQueue([this.#encode(method)], info.id);
   }
 
   /** Starts a consumer; `pending` resolves with the consumer tag once the broker confirms it. */
@@ -263,7 +353,7 @@ export class ChannelEngine {
       return;
     }
 
-    const error = new ChannelError(`channel ${this.id} was closed by the client`, {
+    const error = new ChannelClosedByClientError(`channel ${this.id} was closed by the client`, {
       code: 'CHANNEL_CLOSED',
       source: 'client',
       replyCode: ReplyCode.replySuccess,
@@ -323,10 +413,10 @@ export class ChannelEngine {
         this.#content = { method, properties: undefined, bodySize: 0, parts: [], received: 0 };
         return;
       case MethodId.BasicAck:
-        this.#handler.onConfirm?.(method.deliveryTag, method.multiple, true);
+        this.#handleConfirm(method.deliveryTag, method.multiple, true);
         return;
       case MethodId.BasicNack:
-        this.#handler.onConfirm?.(method.deliveryTag, method.multiple, false);
+        this.#handleConfirm(method.deliveryTag, method.multiple, false);
         return;
       case MethodId.BasicCancel:
         this.#handleBrokerCancel(method.consumerTag, method.noWait);
@@ -335,6 +425,7 @@ export class ChannelEngine {
         this.#flowActive = method.active;
         this.#host.send(this.#encode(new ChannelFlowOk(method.active)));
         this.#handler.onFlow?.(method.active);
+        if (method.active) this.resumePublishing();
         return;
       case MethodId.ChannelClose:
         this.#handleBrokerClose(method);
@@ -445,15 +536,78 @@ export class ChannelEngine {
       };
       this.#handleResponse(method, message);
     } else if (method.id === MethodId.BasicReturn) {
-      this.#handler.onReturn?.({
+      const returned: ReturnedMessage = {
         body,
         properties,
         replyCode: method.replyCode,
         replyText: method.replyText,
         exchange: method.exchange,
         routingKey: method.routingKey,
-      });
+      };
+      // RabbitMQ sends basic.return right before the ack of the same message, so that ack
+      // tells which publish was returned.
+      if (this.#confirmMode) this.#returnedPending = returned;
+      this.#handler.onReturn?.(returned);
     }
+  }
+
+  /** Settles the publishes that a `basic.ack` or `basic.nack` from the broker covers. */
+  #handleConfirm(deliveryTag: number, multiple: boolean, acknowledged: boolean): void {
+    this.#handler.onConfirm?.(deliveryTag, multiple, acknowledged);
+    const returned = this.#returnedPending;
+    this.#returnedPending = undefined;
+    if (!multiple) {
+      this.#settleConfirm(deliveryTag, acknowledged, returned);
+    } else {
+      // Map iteration follows insertion, which is ascending sequence order.
+      for (const seqNo of this.#unconfirmed.keys()) {
+        if (seqNo > deliveryTag) break;
+        this.#settleConfirm(seqNo, acknowledged, seqNo === deliveryTag ? returned : undefined);
+      }
+    }
+    this.#settleConfirmWaiters();
+  }
+
+  #settleConfirm(seqNo: number, acknowledged: boolean, returned: ReturnedMessage | undefined): void {
+    if (!this.#unconfirmed.has(seqNo)) return;
+    const pending = this.#unconfirmed.get(seqNo);
+    this.#unconfirmed.delete(seqNo);
+
+    let error: AmqpError | undefined;
+    if (!acknowledged) {
+      error = new NackError(`the broker rejected message ${seqNo} published on channel ${this.id} (basic.nack)`, {
+        code: 'MESSAGE_NACKED',
+        source: 'broker',
+        retryable: true,
+      });
+    } else if (returned !== undefined) {
+      error = new UnroutableError(
+        `message ${seqNo} published on channel ${this.id} to exchange "${returned.exchange}" with routing key "${returned.routingKey}" was returned: ${returned.replyCode} ${returned.replyText}`,
+        { code: 'MESSAGE_UNROUTABLE', source: 'broker', replyCode: returned.replyCode, replyText: returned.replyText, returned },
+      );
+    }
+
+    if (error === undefined) {
+      pending?.resolve();
+      return;
+    }
+    pending?.reject(error);
+    for (const waiter of this.#confirmWaiters) {
+      if (waiter.upTo >= seqNo) waiter.error ??= error;
+    }
+  }
+
+  /** Settles each `waitForConfirms` caller whose publishes are all confirmed. */
+  #settleConfirmWaiters(): void {
+    if (this.#confirmWaiters.length === 0) return;
+    const oldest = this.#unconfirmed.keys().next();
+    const lowestUnconfirmed = oldest.done ? Infinity : oldest.value;
+    this.#confirmWaiters = this.#confirmWaiters.filter((waiter) => {
+      if (waiter.upTo >= lowestUnconfirmed) return true;
+      if (waiter.error === undefined) waiter.pending.resolve();
+      else waiter.pending.reject(waiter.error);
+      return false;
+    });
   }
 
   #handleBrokerCancel(consumerTag: string, noWait: boolean): void {
@@ -469,7 +623,7 @@ export class ChannelEngine {
     // close-ok, so the id stays reserved until that arrives.
     this.#awaitingStrayCloseOk = this.#state === 'closing';
     const failed = method.classId === 0 ? '' : `${methodName((method.classId << 16) | method.methodId)}: `;
-    const error = new ChannelError(`${failed}${method.replyText}`, {
+    const error = new ChannelClosedByBrokerError(`${failed}${method.replyText}`, {
       code: 'CHANNEL_CLOSED_BY_BROKER',
       source: 'broker',
       replyCode: method.replyCode,
@@ -509,12 +663,26 @@ export class ChannelEngine {
     this.#closeError ??= error;
     this.#content = undefined;
     this.#rejectQueue(error);
+    this.#rejectPublishes(error);
     const closeWaiters = this.#closeWaiters;
     this.#closeWaiters = [];
     for (const pending of closeWaiters) pending.resolve();
     this.#consumers.clear();
     if (!this.#awaitingStrayCloseOk) this.#host.release(this);
     this.#handler.onClose?.(reported);
+  }
+
+  /** Rejects publishes that can no longer be sent or confirmed, and their waiters. */
+  #rejectPublishes(error: AmqpError): void {
+    const held = this.#held;
+    const unconfirmed = this.#unconfirmed;
+    const waiters = this.#confirmWaiters;
+    this.#held = [];
+    this.#unconfirmed = new Map();
+    this.#confirmWaiters = [];
+    for (const { pending } of held) pending?.reject(error);
+    for (const pending of unconfirmed.values()) pending?.reject(error);
+    for (const waiter of waiters) waiter.pending.reject(error);
   }
 
   #rejectQueue(error: AmqpError): void {
@@ -536,12 +704,14 @@ export class ChannelEngine {
     this.#pump();
   }
 
-  #sendOrQueue(chunks: Uint8Array[], methodId: number): void {
+  /** Sends frames that expect no answer, or queues them behind requests still unsent; `pending` resolves once they are sent. */
+  #sendOrQueue(chunks: Uint8Array[], methodId: number, pending?: Pending<void>): void {
     if (this.#queue.length === 0) {
       for (const chunk of chunks) this.#host.send(chunk);
+      pending?.resolve();
       return;
     }
-    this.#queue.push({ chunks, responses: NO_RESPONSES, methodId, pending: undefined, complete: undefined });
+    this.#queue.push({ chunks, responses: NO_RESPONSES, methodId, pending: pending as Pending<never> | undefined, complete: undefined });
   }
 
   /** Sends queued entries in order, stopping at a request while another awaits its answer. */

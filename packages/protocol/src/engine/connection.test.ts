@@ -6,7 +6,13 @@ import { Writer } from '../codec/writer.js';
 import type { AmqpError } from '../errors.js';
 import {
   type AnyMethod,
+  BasicAck,
   BasicConsumeOk,
+  BasicNack,
+  BasicReturn,
+  ChannelFlow,
+  ConfirmSelectOk,
+  ConnectionUpdateSecretOk,
   BasicDeliver,
   BasicGetEmpty,
   BasicGetOk,
@@ -548,6 +554,124 @@ describe('publish', () => {
     expect(() => channel.request(BasicQos.from({ prefetchCount: 70000 }), qos.pending)).toThrow(
       'basic.qos prefetchCount: value 70000 does not fit an unsigned 16-bit integer field',
     );
+  });
+});
+
+describe('confirms', () => {
+  function confirmChannel(broker: ScriptedBroker): ChannelEngine {
+    broker.open();
+    const channel = broker.openChannel();
+    const selected = recorder<void>();
+    channel.confirmSelect(selected.pending);
+    broker.takeMethods();
+    broker.send(1, new ConfirmSelectOk());
+    expect(selected.result.settled).toBe(1);
+    expect(channel.confirmMode).toBe(true);
+    return channel;
+  }
+
+  function publish(channel: ChannelEngine, mandatory = false) {
+    const published = recorder<void>();
+    channel.publish('', 'q', new Uint8Array([1]), {}, mandatory, false, published.pending);
+    return published.result;
+  }
+
+  test('multiple ack settles every covered publish', () => {
+    const broker = new ScriptedBroker();
+    const channel = confirmChannel(broker);
+    const results = [publish(channel), publish(channel), publish(channel), publish(channel)];
+    expect(results.map((result) => result.settled)).toEqual([0, 0, 0, 0]);
+
+    broker.send(1, new BasicAck(3, true));
+    expect(results.map((result) => result.settled)).toEqual([1, 1, 1, 0]);
+    broker.send(1, new BasicNack(4, false, false));
+    expect(results[3]).toMatchObject({ settled: 1, error: { code: 'MESSAGE_NACKED' } });
+  });
+
+  test('return before ack rejects that publish only', () => {
+    const broker = new ScriptedBroker();
+    const channel = confirmChannel(broker);
+    const first = publish(channel, true);
+    const second = publish(channel, true);
+    const chunks: Uint8Array[] = [];
+    encodeContentFrames(broker.writer, 1, new BasicReturn(312, 'NO_ROUTE', '', 'q'), 60, {}, new Uint8Array([1]), 131072, chunks);
+    for (const chunk of chunks) broker.sendBytes(chunk.slice());
+    broker.send(1, new BasicAck(2, true));
+
+    expect(first.settled).toBe(1);
+    expect(first.error).toBeUndefined();
+    expect(second).toMatchObject({ settled: 1, error: { code: 'MESSAGE_UNROUTABLE', replyCode: 312 } });
+  });
+
+  test('waitForConfirms covers publishes made before it', () => {
+    const broker = new ScriptedBroker();
+    const channel = confirmChannel(broker);
+    publish(channel);
+    const waited = recorder<void>();
+    channel.waitForConfirms(waited.pending);
+    publish(channel);
+    broker.send(1, new BasicAck(1, false));
+    expect(waited.result.settled).toBe(1);
+  });
+});
+
+describe('blocked and flow', () => {
+  test('publishes wait while blocked but acks go out', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    broker.send(0, new ConnectionBlocked('low on memory'));
+    const published = recorder<void>();
+    channel.publish('', 'q', new Uint8Array([1]), {}, false, false, published.pending);
+    channel.ack(1, false);
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.BasicAck]);
+    expect(published.result.settled).toBe(0);
+
+    broker.send(0, new ConnectionUnblocked());
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.BasicPublish]);
+    expect(published.result.settled).toBe(1);
+  });
+
+  test('blocked too long closes the connection', () => {
+    const broker = new ScriptedBroker({ blockedConnectionTimeout: 3000 });
+    broker.open(new ConnectionTune(2047, 131072, 0));
+    const channel = broker.openChannel();
+    broker.send(0, new ConnectionBlocked('low on memory'));
+    const published = recorder<void>();
+    channel.publish('', 'q', new Uint8Array([1]), {}, false, false, published.pending);
+
+    expect(broker.engine.nextTimerAt).toBe(0);
+    broker.engine.tick(100);
+    expect(broker.engine.nextTimerAt).toBe(3100);
+    broker.engine.tick(3100);
+    expect(broker.events.at(-1)).toBe('close:BLOCKED_TIMEOUT');
+    expect(published.result).toMatchObject({ settled: 1, error: { code: 'BLOCKED_TIMEOUT' } });
+    const close = broker.takeMethods().at(-1);
+    expect(close?.id).toBe(MethodId.ConnectionClose);
+  });
+
+  test('channel flow pauses and resumes publishing', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    broker.send(1, new ChannelFlow(false));
+    expect(broker.takeMethods()).toMatchObject([{ id: MethodId.ChannelFlowOk, active: false }]);
+    channel.publish('', 'q', new Uint8Array([1]), {}, false, false);
+    expect(broker.takeMethods()).toEqual([]);
+    broker.send(1, new ChannelFlow(true));
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ChannelFlowOk, MethodId.BasicPublish]);
+  });
+});
+
+describe('update secret', () => {
+  test('resolves on update-secret-ok', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const updated = recorder<void>();
+    broker.engine.updateSecret('new token', 'refresh', updated.pending);
+    expect(broker.takeMethods()).toMatchObject([{ id: MethodId.ConnectionUpdateSecret, newSecret: 'new token', reason: 'refresh' }]);
+    broker.send(0, new ConnectionUpdateSecretOk());
+    expect(updated.result.settled).toBe(1);
   });
 });
 

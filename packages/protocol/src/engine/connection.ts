@@ -3,7 +3,17 @@ import { HEARTBEAT_FRAME, PROTOCOL_HEADER, encodeMethodFrame } from '../codec/fr
 import type { FieldTable } from '../codec/field-value.js';
 import { Reader } from '../codec/reader.js';
 import { Writer } from '../codec/writer.js';
-import { AmqpError, ChannelError, ConnectionError, FrameError } from '../errors.js';
+import {
+  AccessRefusedError,
+  AmqpError,
+  AuthenticationError,
+  ChannelError,
+  ConnectionClosedByBrokerError,
+  ConnectionClosedByClientError,
+  ConnectionError,
+  FrameError,
+  HeartbeatTimeoutError,
+} from '../errors.js';
 import { FrameType, ReplyCode } from '../generated/constants.js';
 import {
   type AnyMethod,
@@ -13,6 +23,7 @@ import {
   ConnectionSecureOk,
   ConnectionStartOk,
   ConnectionTuneOk,
+  ConnectionUpdateSecret,
   MethodId,
   decodeMethod,
   methodName,
@@ -47,6 +58,11 @@ export interface ConnectionEngineOptions {
   locale?: string;
   /** Maximum time in milliseconds to wait for the broker's `close-ok` before giving up. Default: 10000. */
   closeTimeout?: number;
+  /**
+   * Maximum time in milliseconds that the broker may block publishing (`connection.blocked`)
+   * before the connection is closed with a `BLOCKED_TIMEOUT` error. Default: no limit.
+   */
+  blockedConnectionTimeout?: number;
 }
 
 /** Receives what the connection does; an adapter implements it over its transport. */
@@ -117,6 +133,9 @@ export class ConnectionEngine implements ChannelHost {
   #lastReceiveAt = 0;
   #nextCheckAt: number | undefined;
   #closeDeadline: number | undefined;
+  #blocked = false;
+  #blockedDeadline: number | undefined;
+  #updateSecretPending: Pending<void> | undefined;
 
   constructor(options: ConnectionEngineOptions, handler: ConnectionEngineHandler) {
     validateOptions(options);
@@ -144,6 +163,11 @@ export class ConnectionEngine implements ChannelHost {
   /** Properties that the broker sent in `connection.start`, including its `capabilities`. */
   get serverProperties(): FieldTable {
     return this.#serverProperties;
+  }
+
+  /** Whether the broker blocks publishing on this connection (`connection.blocked`). */
+  get blocked(): boolean {
+    return this.#blocked;
   }
 
   /** The error that ended the connection, once it has ended with one. */
@@ -201,9 +225,17 @@ export class ConnectionEngine implements ChannelHost {
       return;
     }
 
+    if (this.#blocked && this.#options.blockedConnectionTimeout !== undefined) {
+      this.#blockedDeadline ??= now + this.#options.blockedConnectionTimeout;
+      if (now >= this.#blockedDeadline) {
+        this.#failBlocked();
+        return;
+      }
+    }
+
     const interval = this.#tune.heartbeat * 1000;
     if ((this.#state !== 'open' && this.#state !== 'opening') || interval === 0) {
-      this.#nextCheckAt = undefined;
+      this.#nextCheckAt = this.#blockedDeadline;
       return;
     }
 
@@ -212,7 +244,7 @@ export class ConnectionEngine implements ChannelHost {
       this.#lastSendAt = now;
     }
     if (now - this.#lastReceiveAt >= 2 * interval) {
-      const error = new ConnectionError(
+      const error = new HeartbeatTimeoutError(
         `no frame arrived from the broker for ${Math.round((now - this.#lastReceiveAt) / 1000)} s, twice the heartbeat interval of ${this.#tune.heartbeat} s`,
         { code: 'HEARTBEAT_TIMEOUT', source: 'network', retryable: true },
       );
@@ -224,7 +256,35 @@ export class ConnectionEngine implements ChannelHost {
       this.#sentFramesAtCheck = this.#sentFrames;
       this.#lastSendAt = now;
     }
-    this.#nextCheckAt = now + interval / 4;
+    this.#nextCheckAt = Math.min(now + interval / 4, this.#blockedDeadline ?? Infinity);
+  }
+
+  /**
+   * Replaces the secret, such as an expiring OAuth token, that the connection authenticated
+   * with (`connection.update-secret`, a RabbitMQ extension); `pending` resolves once the broker
+   * accepts it.
+   */
+  updateSecret(newSecret: string, reason: string, pending: Pending<void>): void {
+    this.#assertOpen();
+    if (this.#updateSecretPending !== undefined) {
+      throw new ConnectionError('a connection.update-secret is already waiting for its answer', {
+        code: 'UPDATE_SECRET_PENDING',
+        source: 'client',
+      });
+    }
+    this.send(encodeMethodFrame(this.writer, 0, new ConnectionUpdateSecret(newSecret, reason)));
+    this.#updateSecretPending = pending;
+  }
+
+  #failBlocked(): void {
+    const seconds = (this.#options.blockedConnectionTimeout ?? 0) / 1000;
+    const error = new ConnectionError(`the broker blocked publishing for longer than blockedConnectionTimeout (${seconds} s)`, {
+      code: 'BLOCKED_TIMEOUT',
+      source: 'broker',
+      retryable: true,
+    });
+    this.#beginClose(error, new ConnectionClose(ReplyCode.replySuccess, 'blocked for too long', 0, 0));
+    this.#finish(error, error);
   }
 
   /**
@@ -252,7 +312,7 @@ export class ConnectionEngine implements ChannelHost {
     this.#closePending.push(pending);
     if (this.#state === 'closing') return;
 
-    const error = new ConnectionError('the connection was closed by the client', {
+    const error = new ConnectionClosedByClientError('the connection was closed by the client', {
       code: 'CONNECTION_CLOSED',
       source: 'client',
       replyCode,
@@ -354,11 +414,27 @@ export class ConnectionEngine implements ChannelHost {
         this.#finish(this.#closeError!, this.#closeError!.source === 'client' ? undefined : this.#closeError);
         return;
       case MethodId.ConnectionBlocked:
+        this.#blocked = true;
+        // The engine has no clock: a check due at once lets the next tick start the timeout.
+        this.#blockedDeadline = undefined;
+        if (this.#options.blockedConnectionTimeout !== undefined) this.#nextCheckAt = 0;
         this.#handler.onBlocked?.(method.reason);
         return;
       case MethodId.ConnectionUnblocked:
+        this.#blocked = false;
+        this.#blockedDeadline = undefined;
         this.#handler.onUnblocked?.();
+        for (const channel of [...this.#channels.values()]) channel.resumePublishing();
         return;
+      case MethodId.ConnectionUpdateSecretOk: {
+        const pending = this.#updateSecretPending;
+        if (pending === undefined) {
+          throw new FrameError('unexpected connection.update-secret-ok', 'METHOD_UNEXPECTED', ReplyCode.commandInvalid);
+        }
+        this.#updateSecretPending = undefined;
+        pending.resolve();
+        return;
+      }
       default:
         throw new FrameError(`unexpected ${methodName(method.id)} on channel 0`, 'METHOD_UNEXPECTED', ReplyCode.commandInvalid);
     }
@@ -460,6 +536,10 @@ export class ConnectionEngine implements ChannelHost {
     for (const channel of [...this.#channels.values()]) channel.connectionClosed(error);
     this.#channels.clear();
 
+    const updateSecret = this.#updateSecretPending;
+    this.#updateSecretPending = undefined;
+    updateSecret?.reject(error);
+
     const closePending = this.#closePending;
     this.#closePending = [];
     for (const pending of closePending) pending.resolve();
@@ -511,6 +591,7 @@ function validateOptions(options: ConnectionEngineOptions): void {
     // Above 2^32 bytes a body cannot be allocated as one Uint8Array in every runtime.
     ['maxMessageSize', options.maxMessageSize, 0, 2 ** 32],
     ['closeTimeout', options.closeTimeout, 0, 2 ** 31 - 1],
+    ['blockedConnectionTimeout', options.blockedConnectionTimeout, 0, 2 ** 31 - 1],
   ];
   for (const [name, value, min, max] of checks) {
     if (value === undefined) continue;
@@ -526,20 +607,30 @@ function validateOptions(options: ConnectionEngineOptions): void {
 /** Builds the error for a `connection.close` from the broker, naming the likely cause during the handshake. */
 function brokerCloseError(state: ConnectionState, method: Extract<AnyMethod, { id: typeof MethodId.ConnectionClose }>): ConnectionError {
   const failed = method.classId === 0 ? '' : `${methodName((method.classId << 16) | method.methodId)}: `;
-  let code = 'CONNECTION_CLOSED_BY_BROKER';
-  if (state === 'securing' && method.replyCode === ReplyCode.accessRefused) code = 'AUTHENTICATION_FAILED';
-  else if (state === 'opening' && (method.replyCode === ReplyCode.notAllowed || method.replyCode === ReplyCode.accessRefused)) code = 'VHOST_ACCESS_REFUSED';
-
-  return new ConnectionError(`${failed}${method.replyText}`, {
-    code,
+  const options = {
     source: 'broker',
-    retryable: code === 'CONNECTION_CLOSED_BY_BROKER' && method.replyCode === ReplyCode.connectionForced,
     replyCode: method.replyCode,
     replyText: method.replyText,
     classId: method.classId,
     methodId: method.methodId,
+  } as const;
+  const message = `${failed}${method.replyText}`;
+
+  if (state === 'securing' && method.replyCode === ReplyCode.accessRefused) {
+    return new AuthenticationError(message, { ...options, code: 'AUTHENTICATION_FAILED' });
+  }
+  if (state === 'opening' && (method.replyCode === ReplyCode.notAllowed || method.replyCode === ReplyCode.accessRefused)) {
+    return new AccessRefusedError(message, { ...options, code: 'VHOST_ACCESS_REFUSED' });
+  }
+  return new ConnectionClosedByBrokerError(message, {
+    ...options,
+    code: 'CONNECTION_CLOSED_BY_BROKER',
+    // A forced close comes from an operator or a node shutting down, so another node or a later
+    // attempt may accept the connection.
+    retryable: method.replyCode === ReplyCode.connectionForced,
   });
 }
+
 
 /**
  * Builds the error for a transport that closed without `connection.close`. A broker that hangs
@@ -548,14 +639,14 @@ function brokerCloseError(state: ConnectionState, method: Extract<AnyMethod, { i
  */
 function transportClosedError(state: ConnectionState, cause: unknown): ConnectionError {
   if (state === 'securing') {
-    return new ConnectionError('the broker closed the connection during authentication; the credentials were probably refused', {
+    return new AuthenticationError('the broker closed the connection during authentication; the credentials were probably refused', {
       code: 'PROBABLE_AUTHENTICATION_FAILURE',
       source: 'broker',
       cause,
     });
   }
   if (state === 'opening') {
-    return new ConnectionError('the broker closed the connection while opening the virtual host; access was probably refused', {
+    return new AccessRefusedError('the broker closed the connection while opening the virtual host; access was probably refused', {
       code: 'PROBABLE_ACCESS_REFUSED',
       source: 'broker',
       cause,
