@@ -39,3 +39,14 @@ export {
   type FieldTable,
   type FieldValue,
 } from '@warren/protocol';
+export {
+  DIRECT_REPLY_TO,
+  RpcClient,
+  type RpcCallOptions,
+  type RpcClientOptions,
+  type RpcHandler,
+  type RpcReply,
+  RpcServer,
+  type RpcServerOptions,
+  serveRpc,
+} from './rpc.js';

@@ -36,7 +36,7 @@ import {
 import { type BasicProperties, type DecodedBasicProperties, readBasicProperties } from '../generated/properties.js';
 import type { Message, ReturnedMessage } from './message.js';
 
-/** Callbacks of a request that the broker answers, such as `queue.declare`. */
+/** Callbacks of a request that the broker replies to, such as `queue.declare`. */
 export interface Pending<T> {
   resolve(value: T): void;
   reject(error: AmqpError): void;
@@ -61,7 +61,7 @@ export interface ChannelHandler {
   onFlow?(active: boolean): void;
 }
 
-/** What a channel needs from its connection. */
+/** The services of the connection that a channel uses. */
 export interface ChannelHost {
   readonly writer: Writer;
   readonly frameMax: number;
@@ -81,11 +81,11 @@ type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
 /** A request in the channel's queue, or frames waiting behind a request that has not been sent. */
 interface QueueEntry {
   chunks: Uint8Array[];
-  /** Ids of the methods that answer this request; empty for frames that expect no answer. */
+  /** Ids of the methods that reply to this request; empty for frames that expect no reply. */
   responses: readonly number[];
   methodId: number;
   pending: Pending<never> | undefined;
-  /** Reacts to the answer; returns the value that resolves `pending`. */
+  /** Handles the reply and returns the value that resolves `pending`. */
   complete: ((response: AnyMethod) => unknown) | undefined;
 }
 
@@ -108,11 +108,11 @@ const NO_RESPONSES: readonly number[] = [];
 /**
  * The state of one AMQP channel, without I/O.
  *
- * How it works: requests that the broker answers go through a queue, and only the head of the
- * queue is on the wire, so at most one synchronous request is outstanding (spec 0-9-1, 4.2.6).
- * Frames that expect no answer, such as publishes and acks, are sent at once unless requests are
- * waiting in the queue; then they wait behind those requests, so the broker sees every method in
- * the order the caller issued it. Incoming `basic.deliver`, `basic.return` and `basic.get-ok` are
+ * How it works: a request that the broker replies to is sent only when no other request on the
+ * channel awaits its reply, so at most one synchronous request is outstanding (spec 0-9-1,
+ * 4.2.6). Later requests wait in a queue. Frames that expect no reply, such as publishes and
+ * acks, are sent at once unless requests are waiting in that queue. In that case they wait
+ * behind those requests, so the broker receives every method in the order the caller issued it. Incoming `basic.deliver`, `basic.return` and `basic.get-ok` are
  * assembled from their header and body frames before they are handed on.
  */
 export class ChannelEngine {
@@ -544,8 +544,8 @@ export class ChannelEngine {
         exchange: method.exchange,
         routingKey: method.routingKey,
       };
-      // RabbitMQ sends basic.return right before the ack of the same message, so that ack
-      // tells which publish was returned.
+      // RabbitMQ sends basic.return right before the ack of the same message, so the tag of
+      // that ack identifies the returned publish.
       if (this.#confirmMode) this.#returnedPending = returned;
       this.#handler.onReturn?.(returned);
     }

@@ -125,8 +125,8 @@ export class ConnectionEngine implements ChannelHost {
   #closePending: Pending<void>[] = [];
   #receivedAny = false;
 
-  // Heartbeats: sends are counted rather than timed, so `send` needs no clock; `tick` turns a
-  // changed count into the time of the last send, to within one check interval.
+  // Heartbeats: sends are counted rather than timed, so `send` needs no clock. `tick` turns a
+  // changed count into the time of the last send, accurate to one check interval.
   #sentFrames = 0;
   #sentFramesAtCheck = 0;
   #lastSendAt = 0;
@@ -198,7 +198,7 @@ export class ConnectionEngine implements ChannelHost {
     if (this.#state === 'starting' && !this.#receivedAny) {
       this.#receivedAny = true;
       // A broker opens with a method frame (type 1), or with its protocol header ('A') when it
-      // rejects our version; anything else is some other kind of server.
+      // rejects our version. Anything else comes from some other kind of server.
       if (chunk[0] !== FrameType.method && chunk[0] !== 0x41) {
         this.fail(notAmqpError(chunk));
         return;
@@ -288,7 +288,7 @@ export class ConnectionEngine implements ChannelHost {
   }
 
   /**
-   * Opens a channel. `pending` resolves with the channel once the broker answers; the handler
+   * Opens a channel. `pending` resolves with the channel once the broker replies. The handler
    * receives the channel's events.
    */
   openChannel(handler: ChannelHandler, pending: Pending<ChannelEngine>): void {
@@ -301,7 +301,7 @@ export class ConnectionEngine implements ChannelHost {
 
   /**
    * Closes the connection. Channels and their requests reject with a `CONNECTION_CLOSED` error,
-   * and `pending` resolves once the broker answers with `connection.close-ok`, or at once when
+   * and `pending` resolves once the broker replies with `connection.close-ok`, or at once when
    * the connection has already ended.
    */
   close(pending: Pending<void>, replyCode: number = ReplyCode.replySuccess, replyText = 'Goodbye'): void {
@@ -501,7 +501,7 @@ export class ConnectionEngine implements ChannelHost {
 
   /**
    * Gives up on a close that the broker has not confirmed within `closeTimeout`, so a broker
-   * that stopped reading or answering cannot keep the connection open.
+   * that stopped reading or replying cannot keep the connection open.
    */
   #checkCloseDeadline(now: number): void {
     this.#closeDeadline ??= now + (this.#options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
