@@ -112,8 +112,9 @@ const NO_RESPONSES: readonly number[] = [];
  * channel awaits its reply, so at most one synchronous request is outstanding (spec 0-9-1,
  * 4.2.6). Later requests wait in a queue. Frames that expect no reply, such as publishes and
  * acks, are sent at once unless requests are waiting in that queue. In that case they wait
- * behind those requests, so the broker receives every method in the order the caller issued it. Incoming `basic.deliver`, `basic.return` and `basic.get-ok` are
- * assembled from their header and body frames before they are handed on.
+ * behind those requests, so the broker receives every method in the order the caller issued it.
+ * Incoming `basic.deliver`, `basic.return` and `basic.get-ok` are assembled from their header and
+ * body frames before they are handed on.
  */
 export class ChannelEngine {
   readonly id: number;
