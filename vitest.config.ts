@@ -7,6 +7,7 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const alias = {
   '@warren/protocol': source('./packages/protocol/src/index.ts'),
   '@warren/adapter-node': source('./packages/adapter-node/src/index.ts'),
+  '@warren/test-broker': source('./packages/test-broker/src/index.ts'),
 };
 
 export default defineConfig({
