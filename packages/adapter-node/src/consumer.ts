@@ -9,6 +9,12 @@ import { type Channel, type Message, withBufferBody } from './channel.js';
  */
 export type MessageCallback = (message: Message) => void | Promise<void>;
 
+/** Events of a `Consumer`. */
+export interface ConsumerEvents {
+  /** The broker cancelled the consumer, for example because its queue was deleted. */
+  cancel: [];
+}
+
 /**
  * A consumer started by `channel.basicConsume`. Without a callback, read it with
  * `for await (const message of consumer)`; the loop ends when the consumer is cancelled or its
@@ -18,12 +24,6 @@ export type MessageCallback = (message: Message) => void | Promise<void>;
  * NOTE: messages wait in memory until the loop reads them; set a prefetch count with
  * `basicQos` and acknowledge manually to bound how many.
  */
-/** Events of a `Consumer`. */
-export interface ConsumerEvents {
-  /** The broker cancelled the consumer, for example because its queue was deleted. */
-  cancel: [];
-}
-
 export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncIterable<Message> {
   readonly channel: Channel;
   #tag = '';

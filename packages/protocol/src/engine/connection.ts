@@ -89,6 +89,7 @@ export interface ConnectionEngineHandler {
 export type ConnectionState = 'idle' | 'starting' | 'securing' | 'opening' | 'open' | 'closing' | 'closed';
 
 const DEFAULT_MAX_MESSAGE_SIZE = 512 * 1024 * 1024;
+const textEncoder = new TextEncoder();
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
 const PRODUCT = { name: 'Warren', version: '0.0.0' };
 const CAPABILITIES: FieldTable = {
@@ -669,7 +670,10 @@ function notAmqpError(chunk: Uint8Array): ConnectionError {
   });
 }
 
+/** Shortens `text` to fit a short string of `maxBytes` UTF-8 bytes, marking the cut with `...`. */
 function truncate(text: string, maxBytes: number): string {
-  // reply-text is a short string: keep well inside its 255 UTF-8 bytes.
-  return text.length > maxBytes / 4 ? `${text.slice(0, maxBytes / 4 - 3)}...` : text;
+  if (textEncoder.encode(text).length <= maxBytes) return text;
+  let end = Math.min(text.length, maxBytes - 3);
+  while (textEncoder.encode(text.slice(0, end)).length > maxBytes - 3) end--;
+  return `${text.slice(0, end)}...`;
 }
