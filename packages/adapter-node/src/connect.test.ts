@@ -1,11 +1,16 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { AmqpError, ConnectionError } from '@warren/protocol';
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect } from './connection.js';
-import { parseUrl, redact, resolveOptions } from './options.js';
+import { ConnectAttemptsError } from './endpoints.js';
+import type { LogFields, Logger } from './logger.js';
 
 const servers: Server[] = [];
+const children: ChildProcess[] = [];
 
 afterEach(async () => {
+  for (const child of children.splice(0)) child.kill();
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
 });
 
@@ -23,10 +28,55 @@ async function listen(reply: (socket: Socket) => void): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/** Returns a port on 127.0.0.1 that refuses connections, because its server has closed. */
+async function refusedPort(): Promise<number> {
+  const port = await listen(() => {});
+  await new Promise((resolve) => servers.pop()!.close(resolve));
+  return port;
+}
+
+/** Returns a logger that records every line with its level. */
+function recordingLogger(): Logger & { lines: { level: string; message: string; fields: LogFields | undefined }[] } {
+  const lines: { level: string; message: string; fields: LogFields | undefined }[] = [];
+  const record = (level: string) => (message: string, fields?: LogFields) => lines.push({ level, message, fields });
+  return { lines, debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
+}
+
+const PYTHON = spawnSync('python3', ['--version']).status === 0 ? 'python3' : undefined;
+
+/**
+ * A Python listener with a backlog of 0 whose accept queue is full, so that Linux drops further
+ * SYNs and a TCP connect to its port stays pending. Node's `net.Server` always accepts, so it
+ * cannot produce this. The process exits when the test kills it.
+ */
+const FULL_BACKLOG_SCRIPT = `
+import socket, sys
+server = socket.socket()
+server.bind(('127.0.0.1', 0))
+server.listen(0)
+fillers = [socket.create_connection(server.getsockname())]
+for _ in range(2):
+    extra = socket.socket()
+    extra.setblocking(False)
+    extra.connect_ex(server.getsockname())
+    fillers.append(extra)
+print(server.getsockname()[1], flush=True)
+sys.stdin.read()
+`;
+
+async function unansweredPort(): Promise<number> {
+  const child = spawn(PYTHON!, ['-c', FULL_BACKLOG_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.push(child);
+  const output = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`the backlog script exited with code ${code}`)));
+  });
+  return Number(output.trim());
+}
+
 describe('connect failures', () => {
   test('refused port names the address', async () => {
-    const port = await listen(() => {});
-    await new Promise((resolve) => servers.pop()!.close(resolve));
+    const port = await refusedPort();
     await expect(connect({ hostname: '127.0.0.1', port })).rejects.toMatchObject({
       code: 'CONNECT_FAILED',
       source: 'network',
@@ -58,48 +108,141 @@ describe('connect failures', () => {
   test('invalid URL rejects without connecting', async () => {
     await expect(connect('amqp://127.0.0.1?foo=1')).rejects.toMatchObject({ code: 'INVALID_URL' });
   });
-});
 
-describe('parseUrl', () => {
-  test.each([
-    ['amqp://127.0.0.1', { hostname: '127.0.0.1' }],
-    ['amqp://user:pass@host:5673/vhost', { hostname: 'host', port: 5673, username: 'user', password: 'pass', vhost: 'vhost' }],
-    ['amqp://host/', { hostname: 'host', vhost: '' }],
-    ['amqp://host/%2F', { hostname: 'host', vhost: '/' }],
-    ['amqp://host/a%2Fb', { hostname: 'host', vhost: 'a/b' }],
-    ['amqp://us%40er:p%3Ass@host', { hostname: 'host', username: 'us@er', password: 'p:ss' }],
-    ['amqp://[::1]:5672', { hostname: '::1', port: 5672 }],
-    ['amqp://host?heartbeat=30&frame_max=8192&channel_max=10', { hostname: 'host', heartbeat: 30, frameMax: 8192, channelMax: 10 }],
-    ['amqp://host?connection_timeout=500&connection_name=orders', { hostname: 'host', connectionTimeout: 500, connectionName: 'orders' }],
-  ])('%s', (url, expected) => {
-    expect(parseUrl(url)).toEqual(expected);
+  test('one attempt keeps its own error class', async () => {
+    const port = await refusedPort();
+
+    const error = await connect({ hostname: '127.0.0.1', port }).catch((error: unknown) => error);
+
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error).not.toBeInstanceOf(ConnectAttemptsError);
   });
 
-  test.each([
-    ['amqp://host?heartbeat=-1', 'query parameter heartbeat must be a non-negative integer'],
-    ['amqp://host?bogus=1', 'unknown query parameter "bogus"'],
-    ['amqp://host/a/b', 'contains an unencoded "/"'],
-    ['http://host', 'URL scheme "http" is not supported'],
-    ['not a url', 'is not a valid URL'],
-  ])('%s is rejected', (url, message) => {
-    expect(() => parseUrl(url)).toThrow(message);
-  });
+  test.skipIf(PYTHON === undefined)('unanswered TCP connect times out after socketTimeout', async () => {
+    const port = await unansweredPort();
 
-  test('password never appears in the error', () => {
-    expect(() => parseUrl('amqp://user:secret@host:notaport')).toThrow(expect.objectContaining({ message: expect.not.stringContaining('secret') }));
-  });
-
-  test('redact hides the password', () => {
-    expect(redact('amqp://user:secret@host/vhost')).toBe('amqp://user:***@host/vhost');
+    const started = performance.now();
+    await expect(connect({ hostname: '127.0.0.1', port, socketTimeout: 200 })).rejects.toMatchObject({
+      code: 'CONNECT_TIMEOUT',
+      source: 'network',
+      retryable: true,
+      message: `no TCP connection to 127.0.0.1:${port} within 200 ms`,
+    });
+    expect(performance.now() - started).toBeLessThan(5000);
   });
 });
 
-describe('resolveOptions', () => {
-  test('defaults to the local guest account', () => {
-    expect(resolveOptions(undefined)).toMatchObject({ hostname: '127.0.0.1', port: 5672, username: 'guest', password: 'guest', vhost: '/' });
+describe('connect to several endpoints', () => {
+  test('refused and silent endpoints in two rounds', async () => {
+    const refused = await refusedPort();
+    const silent = await listen(() => {});
+
+    const error = await connect({
+      endpoints: [`amqp://app:hunter2@127.0.0.1:${refused}/orders`, { hostname: '127.0.0.1', port: silent }],
+      password: 'hunter2',
+      connectionAttempts: 2,
+      retryDelay: 10,
+      connectionTimeout: 200,
+    }).catch((error: unknown) => error as ConnectAttemptsError);
+
+    expect(error).toBeInstanceOf(ConnectAttemptsError);
+    expect(AmqpError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'CONNECT_FAILED', source: 'network', retryable: true });
+    expect(error.attempts.map((attempt) => [attempt.endpoint, attempt.error.code])).toEqual([
+      [`amqp://app@127.0.0.1:${refused}/orders`, 'CONNECT_FAILED'],
+      [`amqp://guest@127.0.0.1:${silent}/%2F`, 'CONNECT_TIMEOUT'],
+      [`amqp://app@127.0.0.1:${refused}/orders`, 'CONNECT_FAILED'],
+      [`amqp://guest@127.0.0.1:${silent}/%2F`, 'CONNECT_TIMEOUT'],
+    ]);
+    expect(error.cause).toBe(error.attempts[3]!.error);
+    expect(error.message).toMatch(/^could not connect after 4 attempts: 1\. amqp:\/\/app@127\.0\.0\.1:\d+\/orders: could not connect to/);
+    expect(error.message).toContain(`; 2. amqp://guest@127.0.0.1:${silent}/%2F: no AMQP connection to 127.0.0.1:${silent} within 200 ms; 3. `);
+    expect(error.message).not.toContain('hunter2');
   });
 
-  test('options override the URL', () => {
-    expect(resolveOptions({ url: 'amqp://a:b@host:1/v', port: 2, vhost: 'w' })).toMatchObject({ hostname: 'host', port: 2, username: 'a', vhost: 'w' });
+  test('URL list retries once by default', async () => {
+    const first = await refusedPort();
+    const second = await refusedPort();
+
+    const urls = [`amqp://127.0.0.1:${first}`, `amqp://127.0.0.1:${second}`];
+
+    const error = await connect(urls).catch((error: unknown) => error as ConnectAttemptsError);
+
+    expect(error.attempts.map((attempt) => attempt.endpoint)).toEqual([
+      `amqp://guest@127.0.0.1:${first}/%2F`,
+      `amqp://guest@127.0.0.1:${second}/%2F`,
+    ]);
+  });
+
+  test('rounds wait retryDelay', async () => {
+    const port = await refusedPort();
+    const logger = recordingLogger();
+
+    const started = performance.now();
+    const error = await connect({ hostname: '127.0.0.1', port, connectionAttempts: 3, retryDelay: 100, logger }).catch(
+      (error: unknown) => error as ConnectAttemptsError,
+    );
+
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    expect(error.attempts).toHaveLength(3);
+    expect(logger.lines.filter((line) => line.level === 'debug').map((line) => line.message)).toEqual([
+      `connecting to amqp://guest@127.0.0.1:${port}/%2F (attempt 1 of 3)`,
+      'all 1 endpoints failed; retrying in 100 ms (round 2 of 3)',
+      `connecting to amqp://guest@127.0.0.1:${port}/%2F (attempt 2 of 3)`,
+      'all 1 endpoints failed; retrying in 100 ms (round 3 of 3)',
+      `connecting to amqp://guest@127.0.0.1:${port}/%2F (attempt 3 of 3)`,
+    ]);
+  });
+
+  test('long attempt lists are shortened', async () => {
+    const port = await refusedPort();
+
+    const error = await connect({ hostname: '127.0.0.1', port, connectionAttempts: 12, retryDelay: 0 }).catch(
+      (error: unknown) => error as ConnectAttemptsError,
+    );
+
+    expect(error.attempts).toHaveLength(12);
+    expect(error.message).toMatch(/^could not connect after 12 attempts: 2 earlier attempts omitted; 3\. amqp:/);
+    expect(error.message).toContain('; 12. amqp://');
+    expect(error.message).not.toContain(' 2. amqp://');
+  });
+
+  test('failed attempts are logged as warnings', async () => {
+    const port = await refusedPort();
+    const logger = recordingLogger();
+
+    await connect({ url: `amqp://user:hunter2@127.0.0.1:${port}`, logger }).catch(() => {});
+
+    const warnings = logger.lines.filter((line) => line.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toMatch(new RegExp(`^connection attempt 1 of 1 to amqp://user@127.0.0.1:${port}/%2F failed: could not connect`));
+    expect(warnings[0]!.fields).toEqual({ endpoint: `amqp://user@127.0.0.1:${port}/%2F`, attempt: 1, code: 'CONNECT_FAILED' });
+    expect(JSON.stringify(logger.lines)).not.toContain('hunter2');
+  });
+
+  test('invalid option stops at the first endpoint', async () => {
+    const first = await refusedPort();
+    const second = await refusedPort();
+    const logger = recordingLogger();
+
+    await expect(connect({ endpoints: [`amqp://127.0.0.1:${first}`, `amqp://127.0.0.1:${second}`], heartbeat: 70_000, logger })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      message: expect.stringContaining('heartbeat'),
+    });
+    expect(logger.lines.filter((line) => line.message.startsWith('connecting'))).toHaveLength(1);
+  });
+
+  test('throwing logger does not break connect', async () => {
+    const port = await refusedPort();
+    const logger: Logger = {
+      debug: () => {
+        throw new Error('logger failed');
+      },
+      warn: () => {
+        throw new Error('logger failed');
+      },
+    };
+
+    await expect(connect({ hostname: '127.0.0.1', port, logger })).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
   });
 });

@@ -1,15 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import {
-  type AmqpError,
-  ConnectionEngine,
-  ConnectionError,
-  type FieldTable,
-  plainMechanism,
-} from '@warren/protocol';
+import { type InspectOptions, inspect } from 'node:util';
+import { type AmqpError, ConnectionEngine, ConnectionError, type FieldTable } from '@warren/protocol';
 import { Channel } from './channel.js';
-import { type ConnectOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { connectToEndpoints } from './endpoints.js';
+import { FrameTracer } from './frame-trace.js';
+import { type Log, createLog } from './logger.js';
+import { type ConnectOptions, type ConnectPlan, type Endpoint, type ResolvedOptions, resolveOptions } from './options.js';
+import { connectFailedError, connectionTimeoutError, openTransport, socketTimeoutError, tlsHandshakeError } from './transport.js';
 import { PRODUCT } from './version.js';
 
 /** Time in milliseconds that a closing socket waits for the broker to close its side. */
@@ -28,21 +27,38 @@ export interface ConnectionEvents {
 /**
  * Opens a connection to a broker and completes the AMQP handshake.
  *
- * @param target a URL such as `amqp://user:password@host:5672/vhost`, or options; default
+ * With several endpoints, `connect()` tries them in order and resolves with the first
+ * connection that opens. It makes up to `connectionAttempts` rounds over the list, with
+ * `retryDelay` ms between rounds. Each attempt has `socketTimeout` ms for TCP and
+ * `connectionTimeout` ms for TCP, TLS and the AMQP handshake together. Refused credentials or
+ * a refused vhost end the attempts at once, because every node of a cluster would refuse them.
+ *
+ * ```ts
+ * await connect('amqps://user:password@rabbit.example.com/orders');
+ * await connect(['amqp://node-1', 'amqp://node-2']);
+ * await connect({ endpoints: ['amqp://node-1', { hostname: 'node-2', port: 5673 }], connectionAttempts: 3 });
+ * ```
+ *
+ * @param target a URL (see `parseUrl`), a list of endpoints, or options; default
  *   `amqp://guest:guest@127.0.0.1:5672`.
- * @throws ConnectionError when the URL or an option is invalid, the TCP connection fails, the
- *   broker refuses the credentials or the virtual host, or the handshake exceeds
- *   `connectionTimeout`.
+ * @throws ConnectionError `INVALID_URL`, `INVALID_OPTION` or `TLS_FILE_UNREADABLE` before any
+ *   attempt. When there was one attempt, or an attempt failed with `AUTHENTICATION_FAILED`,
+ *   `PROBABLE_AUTHENTICATION_FAILURE`, `VHOST_ACCESS_REFUSED`, `PROBABLE_ACCESS_REFUSED` or
+ *   `INVALID_OPTION`, the error of that attempt, such as `CONNECT_FAILED`, `CONNECT_TIMEOUT`
+ *   or `TLS_HANDSHAKE_FAILED`. Otherwise a `ConnectAttemptsError` (`CONNECT_FAILED`) whose
+ *   message and `attempts` list each endpoint tried and why it failed.
  */
-export function connect(target?: string | ConnectOptions): Promise<Connection> {
-  let options: ResolvedOptions;
+export function connect(target?: string | readonly Endpoint[] | ConnectOptions): Promise<Connection> {
+  let plan: ConnectPlan;
   try {
-    options = resolveOptions(target);
+    plan = resolveOptions(target);
   } catch (error) {
     return Promise.reject(error);
   }
-  return new Promise<Connection>((resolve, reject) => {
-    new Connection(options, { resolve, reject });
+  return connectToEndpoints(plan, (options) => {
+    return new Promise<Connection>((resolve, reject) => {
+      new Connection(options, { resolve, reject });
+    });
   });
 }
 
@@ -52,7 +68,7 @@ interface Opening {
 }
 
 /**
- * A connection to the broker over TCP.
+ * A connection to the broker over TCP or TLS.
  *
  * It emits `close` once, `blocked` and `unblocked`. It never emits `error`: failures reject the
  * pending promises and reach `close` listeners.
@@ -61,7 +77,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #engine: ConnectionEngine;
   readonly #socket: Socket;
   readonly #options: ResolvedOptions;
+  readonly #log: Log;
+  readonly #tracer: FrameTracer | undefined;
   #opening: Opening | undefined;
+  #socketTimer: NodeJS.Timeout | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
   #tickTimer: NodeJS.Timeout | undefined;
   #tickAt: number | undefined;
@@ -69,7 +88,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #blocked = false;
   #drainWaiters: (() => void)[] = [];
   #socketError: Error | undefined;
+  /** Whether the TCP connection opened, so a socket error is no longer a connect failure. */
   #connected = false;
+  /** Whether the TCP connection, and TLS if used, are ready for AMQP. */
+  #ready = false;
+  #opened = false;
   #closed: Promise<AmqpError | undefined>;
   #resolveClosed!: (error: AmqpError | undefined) => void;
 
@@ -77,6 +100,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   constructor(options: ResolvedOptions, opening: Opening) {
     super();
     this.#options = options;
+    this.#log = createLog(options.logger);
+    this.#tracer = options.frameTrace === undefined ? undefined : new FrameTracer(options.frameTrace);
     this.#opening = opening;
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
@@ -84,7 +109,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
     this.#engine = new ConnectionEngine(
       {
-        mechanism: plainMechanism(options.username, options.password),
+        mechanism: options.mechanism,
         vhost: options.vhost,
         heartbeat: options.heartbeat,
         frameMax: options.frameMax,
@@ -100,39 +125,50 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         onClose: (error) => this.#handleClose(error),
         onBlocked: (reason) => {
           this.#blocked = true;
+          this.#log.warn(`the broker blocked publishing on ${options.endpoint}: ${reason}`, { endpoint: options.endpoint, reason });
           this.emit('blocked', reason);
         },
         onUnblocked: () => {
           this.#blocked = false;
+          this.#log.info(`the broker unblocked publishing on ${options.endpoint}`, { endpoint: options.endpoint });
           this.emit('unblocked');
         },
       },
     );
 
-    this.#socket = netConnect({
-      host: options.hostname,
-      port: options.port,
-      noDelay: true,
-      writableHighWaterMark: options.writeHighWaterMark,
-    } as NetConnectOpts);
-    this.#connectTimer = setTimeout(() => this.#handleConnectTimeout(), options.connectionTimeout);
-    this.#socket.once('connect', () => {
+    const { socket, readyEvent } = openTransport(options);
+    this.#socket = socket;
+    this.#socketTimer = setTimeout(() => this.#handleTimeout(socketTimeoutError(options)), options.socketTimeout);
+    this.#connectTimer = setTimeout(() => this.#handleTimeout(connectionTimeoutError(options)), options.connectionTimeout);
+    socket.once('connect', () => {
       this.#connected = true;
+      clearTimeout(this.#socketTimer);
+    });
+    socket.once(readyEvent, () => {
+      this.#ready = true;
+      this.#logUnverifiedCertificate();
       this.#engine.start(performance.now());
     });
-    this.#socket.on('data', (chunk: Buffer) => {
+    socket.on('data', (chunk: Buffer) => {
+      this.#tracer?.incoming(chunk, this.#engine.frameMax);
       this.#engine.receive(chunk, performance.now());
       this.#scheduleTick();
     });
-    this.#socket.on('drain', () => this.#releaseDrainWaiters());
-    this.#socket.on('error', (error) => {
+    socket.on('drain', () => this.#releaseDrainWaiters());
+    socket.on('error', (error) => {
       this.#socketError = error;
       if (!this.#connected) this.#engine.fail(connectFailedError(options, error));
+      else if (!this.#ready) this.#engine.fail(tlsHandshakeError(options, error));
     });
-    this.#socket.on('close', () => {
+    socket.on('close', () => {
       this.#engine.transportClosed(this.#socketError);
       this.#releaseDrainWaiters();
     });
+  }
+
+  /** The endpoint of this connection as a URL without the password, such as `amqp://guest@127.0.0.1:5672/%2F`. */
+  get endpoint(): string {
+    return this.#options.endpoint;
   }
 
   /** Properties that the broker sent in `connection.start`, including its `capabilities`. */
@@ -202,8 +238,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.#engine;
   }
 
+  /** Shows only the endpoint and state, so the password and the socket stay out of logs and the REPL. */
+  [inspect.custom](_depth: number, options: InspectOptions): string {
+    const state = { endpoint: this.endpoint, state: this.#engine.state, blocked: this.#blocked };
+    return `Connection ${inspect(state, options)}`;
+  }
+
   #write(chunk: Uint8Array): void {
     if (this.#socket.destroyed) return;
+    this.#tracer?.outgoing(chunk);
     // Writes issued in one turn of the event loop leave the socket together in one writev.
     if (!this.#corked) {
       this.#corked = true;
@@ -218,6 +261,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   #handleOpen(): void {
     clearTimeout(this.#connectTimer);
+    this.#opened = true;
+    const { heartbeat, frameMax, channelMax } = this.#engine.tune;
+    this.#log.info(`connected to ${this.endpoint}`, { endpoint: this.endpoint, heartbeat, frameMax, channelMax });
     this.#scheduleTick();
     const opening = this.#opening;
     this.#opening = undefined;
@@ -225,9 +271,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   #handleClose(error: AmqpError | undefined): void {
+    clearTimeout(this.#socketTimer);
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#tickTimer);
     this.#tickTimer = undefined;
+    this.#logClose(error);
     if (error?.source === 'network') {
       this.#socket.destroy();
     } else if (!this.#socket.destroyed) {
@@ -247,13 +295,23 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.emit('close', error);
   }
 
-  #handleConnectTimeout(): void {
-    const error = new ConnectionError(
-      `no AMQP connection to ${this.#options.hostname}:${this.#options.port} within ${this.#options.connectionTimeout} ms`,
-      { code: 'CONNECT_TIMEOUT', source: 'network', retryable: true },
-    );
+  #handleTimeout(error: AmqpError): void {
     this.#engine.fail(error);
     this.#socket.destroy();
+  }
+
+  /** Logs the end of an open connection. `connect()` logs a failed attempt itself. */
+  #logClose(error: AmqpError | undefined): void {
+    if (!this.#opened) return;
+    if (error === undefined) this.#log.info(`closed the connection to ${this.endpoint}`, { endpoint: this.endpoint });
+    else this.#log.error(`the connection to ${this.endpoint} ended: ${error.message}`, { endpoint: this.endpoint, code: error.code });
+  }
+
+  /** Logs at debug level that the broker's certificate was accepted without verification, as `rejectUnauthorized: false` requests. */
+  #logUnverifiedCertificate(): void {
+    const socket = this.#socket as Socket & { authorized?: boolean; authorizationError?: Error };
+    if (this.#options.tls === undefined || socket.authorized !== false) return;
+    this.#log.debug(`TLS certificate of ${this.endpoint} not verified: ${String(socket.authorizationError)}`, { endpoint: this.endpoint });
   }
 
   #scheduleTick(): void {
@@ -278,13 +336,4 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#drainWaiters = [];
     for (const resolve of waiters) resolve();
   }
-}
-
-function connectFailedError(options: ResolvedOptions, cause: Error): ConnectionError {
-  return new ConnectionError(`could not connect to ${options.hostname}:${options.port}: ${cause.message}`, {
-    code: 'CONNECT_FAILED',
-    source: 'network',
-    retryable: true,
-    cause,
-  });
 }

@@ -50,3 +50,8 @@ export {
   type RpcServerOptions,
   serveRpc,
 } from './rpc.js';
+export { type Endpoint, type EndpointOptions, type SaslMechanismName, type TlsOptions } from './options.js';
+export { ConnectAttemptsError, type ConnectAttempt } from './endpoints.js';
+export { type Logger, type LogFields } from './logger.js';
+export { type FrameDirection, type FrameTraceCallback } from './frame-trace.js';
+export { amqplainMechanism, externalMechanism, plainMechanism, type SaslMechanism } from '@warren/protocol';
