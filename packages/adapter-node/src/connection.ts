@@ -115,6 +115,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         frameMax: options.frameMax,
         channelMax: options.channelMax,
         maxMessageSize: options.maxMessageSize,
+        blockedConnectionTimeout: options.blockedConnectionTimeout,
+        closeTimeout: options.closeTimeout,
         connectionName: options.connectionName,
         product: PRODUCT,
         platform: `Node.js ${process.version}`,
@@ -224,6 +226,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return new Promise<void>((resolve) => {
       this.#engine.close({ resolve, reject: () => resolve() });
       this.#scheduleTick();
+    });
+  }
+
+  /**
+   * Replaces the secret that the connection authenticated with, such as an expiring OAuth 2
+   * token (`connection.update-secret`, a RabbitMQ extension). Resolves once the broker accepts it.
+   */
+  updateSecret(newSecret: string, reason = 'secret update'): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#engine.updateSecret(newSecret, reason, { resolve, reject });
     });
   }
 

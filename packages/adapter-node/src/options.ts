@@ -117,6 +117,14 @@ export interface ConnectOptions {
   writeHighWaterMark?: number;
   /** Largest message body accepted from the broker, in bytes. Default: 512 MiB. */
   maxMessageSize?: number;
+  /**
+   * Maximum time in milliseconds that the broker may block publishing (`connection.blocked`,
+   * for example on a memory alarm) before the connection closes with `BLOCKED_TIMEOUT`, like
+   * Pika's `blocked_connection_timeout`. Default: no limit.
+   */
+  blockedConnectionTimeout?: number;
+  /** Maximum time in milliseconds that `close()` waits for the broker's `close-ok`. Default: 10000. */
+  closeTimeout?: number;
   /** Receiver of connection events, at the levels that `Logger` lists. Default: nothing is logged. */
   logger?: Logger;
   /**
@@ -157,6 +165,8 @@ export interface ResolvedOptions {
   connectionName: string | undefined;
   writeHighWaterMark: number;
   maxMessageSize: number | undefined;
+  blockedConnectionTimeout: number | undefined;
+  closeTimeout: number | undefined;
   logger: Logger | undefined;
   frameTrace: FrameTraceCallback | undefined;
 }
@@ -270,6 +280,8 @@ function resolveEndpoint(endpoint: Endpoint, shared: ConnectOptions): ResolvedOp
     connectionName: merged.connectionName,
     writeHighWaterMark: checkInteger('writeHighWaterMark', merged.writeHighWaterMark ?? DEFAULT_WRITE_HIGH_WATER_MARK, 0, 2 ** 32),
     maxMessageSize: merged.maxMessageSize,
+    blockedConnectionTimeout: merged.blockedConnectionTimeout,
+    closeTimeout: merged.closeTimeout,
     logger,
     frameTrace: resolveFrameTrace(merged.frameTrace, logger),
   };
