@@ -74,6 +74,11 @@ export interface QueueDeclareOptions {
   arguments?: FieldTable;
 }
 
+/** With `noWait`, the method is sent without waiting for the broker's reply (the spec's no-wait bit). */
+export interface NoWaitOptions {
+  noWait?: boolean;
+}
+
 export interface QueueDeleteOptions {
   ifUnused?: boolean;
   ifEmpty?: boolean;
@@ -184,13 +189,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /** Binds exchange `destination` to exchange `source` (`exchange.bind`, a RabbitMQ extension). */
-  async exchangeBind(destination: string, source: string, routingKey = '', args: FieldTable = {}): Promise<void> {
-    await this.#request(new ExchangeBind(destination, source, routingKey, false, args));
+  async exchangeBind(destination: string, source: string, routingKey = '', args: FieldTable = {}, options: NoWaitOptions = {}): Promise<void> {
+    await this.#request(new ExchangeBind(destination, source, routingKey, options.noWait ?? false, args));
   }
 
   /** Removes a binding made by `exchangeBind` (`exchange.unbind`). */
-  async exchangeUnbind(destination: string, source: string, routingKey = '', args: FieldTable = {}): Promise<void> {
-    await this.#request(new ExchangeUnbind(destination, source, routingKey, false, args));
+  async exchangeUnbind(destination: string, source: string, routingKey = '', args: FieldTable = {}, options: NoWaitOptions = {}): Promise<void> {
+    await this.#request(new ExchangeUnbind(destination, source, routingKey, options.noWait ?? false, args));
   }
 
   /**
@@ -213,8 +218,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /** Binds a queue to an exchange (`queue.bind`). */
-  async queueBind(queue: string, exchange: string, routingKey = '', args: FieldTable = {}): Promise<void> {
-    await this.#request(new QueueBind(queue, exchange, routingKey, false, args));
+  async queueBind(queue: string, exchange: string, routingKey = '', args: FieldTable = {}, options: NoWaitOptions = {}): Promise<void> {
+    await this.#request(new QueueBind(queue, exchange, routingKey, options.noWait ?? false, args));
   }
 
   /** Removes a binding made by `queueBind` (`queue.unbind`). */
@@ -222,10 +227,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
     await this.#request(new QueueUnbind(queue, exchange, routingKey, args));
   }
 
-  /** Removes every message that is not awaiting acknowledgement; resolves with their number. */
-  async queuePurge(queue: string): Promise<number> {
-    const ok = await this.#request<QueuePurgeOk>(new QueuePurge(queue, false));
-    return ok.messageCount;
+  /**
+   * Removes every message that is not awaiting acknowledgement; resolves with their number, or
+   * with 0 under `noWait`, when the broker does not reply.
+   */
+  async queuePurge(queue: string, options: NoWaitOptions = {}): Promise<number> {
+    const ok = await this.#request<QueuePurgeOk | undefined>(new QueuePurge(queue, options.noWait ?? false));
+    return ok?.messageCount ?? 0;
   }
 
   /** Deletes a queue; resolves with the number of messages deleted with it. */

@@ -180,9 +180,12 @@ describe('nowait', () => {
     const queue = `warren-test.nowait.${randomUUID()}`;
     queues.push(queue);
     await channel.queueDeclare(queue, { noWait: true, arguments: { 'x-max-length': typed('s', 5) } });
-    await channel.queueBind(queue, 'amq.direct', queue);
+    await channel.queueBind(queue, 'amq.direct', queue, {}, { noWait: true });
     await channel.basicPublish('amq.direct', queue, 'routed');
     const message = await channel.basicGet(queue, { noAck: true });
     expect(message?.body.toString()).toBe('routed');
+    await channel.basicPublish('amq.direct', queue, 'purged');
+    expect(await channel.queuePurge(queue, { noWait: true })).toBe(0);
+    expect(await channel.basicGet(queue, { noAck: true })).toBeNull();
   });
 });

@@ -5,6 +5,7 @@ export {
   type ConsumeOptions,
   type ExchangeDeclareOptions,
   type Message,
+  type NoWaitOptions,
   type PublishOptions,
   type QosOptions,
   type QueueDeclareOptions,
