@@ -10,6 +10,10 @@ const alias = {
   '@warren/test-broker': source('./packages/test-broker/src/index.ts'),
 };
 
+// Broker tests that raise a memory alarm block publishing for every connection on the broker,
+// so they run in a project of their own, after every other project has finished.
+const exclusiveBrokerTests = ['packages/*/src/**/broker-control.broker.test.ts'];
+
 export default defineConfig({
   test: {
     projects: [
@@ -19,6 +23,7 @@ export default defineConfig({
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'scripts/**/*.test.ts'],
           exclude: ['**/*.broker.test.ts', '**/node_modules/**'],
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -26,8 +31,20 @@ export default defineConfig({
         test: {
           name: 'broker',
           include: ['packages/*/src/**/*.broker.test.ts', 'apps/*/src/**/*.broker.test.ts'],
+          exclude: [...exclusiveBrokerTests, '**/node_modules/**'],
           testTimeout: 60_000,
           hookTimeout: 30_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'broker-exclusive',
+          include: exclusiveBrokerTests,
+          testTimeout: 60_000,
+          hookTimeout: 30_000,
+          sequence: { groupOrder: 2 },
         },
       },
     ],
