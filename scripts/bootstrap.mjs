@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Sets up a checkout and runs the demo or the test suite. `npm run demo` and `npm test` call it,
-// and it needs only Node 20 and npm, so it runs on a fresh Debian machine.
+// Sets up a checkout and runs the demo, the test suite or the benchmark. `npm run demo`, `npm test`
+// and `npm run bench` call it, and it needs only Node 20 and npm, so it runs on a fresh Debian machine.
 //
 // Usage: node scripts/bootstrap.mjs MODE [ARGS...]
 //   demo     install, make sure a broker responds, build, then run the hello example
 //            (100000 messages of 100 bytes)
 //   test     install, make sure a broker responds, build, then run every Vitest project.
 //            ARGS go to `vitest run`.
+//   bench    install, make sure a broker responds, build, then run the benchmark
+//            (apps/bench/dist/run.js). ARGS go to the benchmark; --help lists them.
 //   install  install the workspace dependencies only
 //   pnpm     run the same pnpm that `install` uses, with ARGS
 //
@@ -24,9 +26,10 @@ import { SetupError, runCommand } from './system.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const HELLO_EXAMPLE = join(ROOT, 'apps/examples/dist/hello.js');
+const BENCH_RUNNER = join(ROOT, 'apps/bench/dist/run.js');
 const DEMO_ARGS = ['--count', '100000', '--size', '100'];
 
-const USAGE = 'usage: node scripts/bootstrap.mjs demo|test|install|pnpm [ARGS...]';
+const USAGE = 'usage: node scripts/bootstrap.mjs demo|test|bench|install|pnpm [ARGS...]';
 const EXIT_USAGE = 2;
 
 function log(message) {
@@ -104,6 +107,17 @@ function runDemo(brokerUrl) {
   });
 }
 
+function runBenchmark(brokerUrl, benchArgs) {
+  if (!existsSync(BENCH_RUNNER)) {
+    throw new SetupError(`${BENCH_RUNNER} not found after the build; check the build of apps/bench`);
+  }
+  log(`running the benchmark (node apps/bench/dist/run.js${benchArgs.map((arg) => ` ${arg}`).join('')})`);
+  return runCommand(process.execPath, [BENCH_RUNNER, ...benchArgs], {
+    cwd: ROOT,
+    env: { ...process.env, AMQP_URL: brokerUrl },
+  });
+}
+
 function runTests(pnpm, brokerUrl, vitestArgs) {
   log(`running the tests (pnpm vitest run${vitestArgs.map((arg) => ` ${arg}`).join('')})`);
   return runPnpm(pnpm, ['vitest', 'run', ...vitestArgs], {
@@ -113,8 +127,8 @@ function runTests(pnpm, brokerUrl, vitestArgs) {
 
 /** Runs the steps for `mode` in order, stopping at the first that fails, and resolves to the exit code. */
 async function main([mode, ...args]) {
-  const acceptsArgs = mode === 'test' || mode === 'pnpm';
-  if (!['demo', 'test', 'install', 'pnpm'].includes(mode) || (args.length > 0 && !acceptsArgs)) {
+  const acceptsArgs = mode === 'test' || mode === 'bench' || mode === 'pnpm';
+  if (!['demo', 'test', 'bench', 'install', 'pnpm'].includes(mode) || (args.length > 0 && !acceptsArgs)) {
     process.stderr.write(`${USAGE}\n`);
     return EXIT_USAGE;
   }
@@ -132,7 +146,9 @@ async function main([mode, ...args]) {
   const buildCode = await buildPackages(pnpm);
   if (buildCode !== 0) return reportFailure('the build', buildCode);
 
-  return mode === 'demo' ? runDemo(brokerUrl) : runTests(pnpm, brokerUrl, args);
+  if (mode === 'demo') return runDemo(brokerUrl);
+  if (mode === 'bench') return runBenchmark(brokerUrl, args);
+  return runTests(pnpm, brokerUrl, args);
 }
 
 function reportFailure(step, code) {
