@@ -254,7 +254,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
    *
    * - Normally the frames go to the socket at once, and the promise resolves at once too,
    *   unless the socket holds more than the connection's `writeHighWaterMark`; then it resolves
-   *   once the socket drains or closes. Awaiting it keeps memory bounded.
+   *   once the socket drains or closes. Awaiting it keeps memory bounded: at most the
+   *   high-water mark, one message and 64 KiB of frames gathered for the next write.
    * - In confirm mode (`confirmSelect`) it resolves when the broker acks the message, and
    *   rejects with `NackError` on a nack, or with `UnroutableError` when a `mandatory` message
    *   was returned. Publishing never waits for one confirm before sending the next message.

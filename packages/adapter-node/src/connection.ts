@@ -10,6 +10,7 @@ import { type Log, createLog } from './logger.js';
 import { type ConnectOptions, type ConnectPlan, type Endpoint, type ResolvedOptions, resolveOptions } from './options.js';
 import { connectFailedError, connectionTimeoutError, openTransport, socketTimeoutError, tlsHandshakeError } from './transport.js';
 import { PRODUCT } from './version.js';
+import { WriteBatcher } from './write-batcher.js';
 
 /** Time in milliseconds that a closing socket waits for the broker to close its side. */
 const SOCKET_LINGER_MS = 1000;
@@ -76,6 +77,7 @@ interface Opening {
 export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #engine: ConnectionEngine;
   readonly #socket: Socket;
+  readonly #output: WriteBatcher;
   readonly #options: ResolvedOptions;
   readonly #log: Log;
   readonly #tracer: FrameTracer | undefined;
@@ -84,7 +86,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #connectTimer: NodeJS.Timeout | undefined;
   #tickTimer: NodeJS.Timeout | undefined;
   #tickAt: number | undefined;
-  #corked = false;
   #blocked = false;
   #drainWaiters: (() => void)[] = [];
   #socketError: Error | undefined;
@@ -140,6 +141,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
     const { socket, readyEvent } = openTransport(options);
     this.#socket = socket;
+    this.#output = new WriteBatcher(socket);
     this.#socketTimer = setTimeout(() => this.#handleTimeout(socketTimeoutError(options)), options.socketTimeout);
     this.#connectTimer = setTimeout(() => this.#handleTimeout(connectionTimeoutError(options)), options.connectionTimeout);
     socket.once('connect', () => {
@@ -185,7 +187,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Bytes written to the socket that it has not sent yet. */
   get bufferedAmount(): number {
-    return this.#socket.writableLength;
+    return this.#socket.writableLength + this.#output.pendingBytes;
   }
 
   /** Whether the broker currently blocks publishing on this connection. */
@@ -259,16 +261,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #write(chunk: Uint8Array): void {
     if (this.#socket.destroyed) return;
     this.#tracer?.outgoing(chunk);
-    // Writes issued in one turn of the event loop leave the socket together in one writev.
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
-    }
-    this.#socket.write(chunk);
+    this.#output.write(chunk);
   }
 
   #handleOpen(): void {
@@ -289,9 +282,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#tickTimer = undefined;
     this.#logClose(error);
     if (error?.source === 'network') {
+      this.#output.discard();
       this.#socket.destroy();
     } else if (!this.#socket.destroyed) {
       // Let the close or close-ok frame go out; the broker then closes its side.
+      this.#output.flush();
       this.#socket.end();
       setTimeout(() => this.#socket.destroy(), SOCKET_LINGER_MS).unref();
     }

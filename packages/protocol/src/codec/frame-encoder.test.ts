@@ -4,7 +4,14 @@ import { InvalidArgumentError } from '../errors.js';
 import { BasicPublish, decodeMethod } from '../generated/methods.js';
 import { type BasicProperties, readBasicProperties } from '../generated/properties.js';
 import { type Frame, FrameDecoder } from './frame-decoder.js';
-import { type EncodableMethod, HEARTBEAT_FRAME, PROTOCOL_HEADER, encodeContentFrames, encodeMethodFrame } from './frame-encoder.js';
+import {
+  type EncodableMethod,
+  HEARTBEAT_FRAME,
+  INLINE_BODY_LIMIT,
+  PROTOCOL_HEADER,
+  encodeContentFrames,
+  encodeMethodFrame,
+} from './frame-encoder.js';
 import { Reader } from './reader.js';
 import { Writer } from './writer.js';
 
@@ -238,6 +245,26 @@ describe('encodeContentFrames', () => {
     expect(decoder.bufferedBytes).toBe(7);
     expect(output[2]).toHaveLength(8);
     expect(output[4]).toHaveLength(1);
+  });
+
+  it('copies a small body into one chunk', () => {
+    const body = filledBody(INLINE_BODY_LIMIT);
+    const output = encode(body);
+
+    expect(output).toHaveLength(1);
+    expect(output[0]!.buffer).not.toBe(body.buffer);
+    const frames = decodeAll(output);
+    expect(frames.map((frame) => frame.type)).toEqual([1, 2, 3]);
+    expect(frames[2]!.payload).toEqual(body);
+  });
+
+  it('sends a body over the inline limit as a view', () => {
+    const body = filledBody(INLINE_BODY_LIMIT + 1);
+    const output = encode(body);
+
+    expect(output).toHaveLength(3);
+    expect(output[1]!.buffer).toBe(body.buffer);
+    expect(decodeAll(output)[2]!.payload).toEqual(body);
   });
 
   it('encodes correctly on a small slab', () => {

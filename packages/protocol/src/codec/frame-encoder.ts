@@ -18,6 +18,12 @@ const FRAME_HEADER_SIZE = 7;
 /** Bytes of a frame that `frame_max` counts besides the payload: the frame header and the end octet. */
 const FRAME_OVERHEAD = FRAME_HEADER_SIZE + 1;
 const FRAME_MAX_LIMIT = 0xffffffff;
+/**
+ * Largest body that is copied into the writer next to its frame header instead of being sent as
+ * a view. For small messages a separate chunk costs the socket and the garbage collector more
+ * than copying the bytes does, as the publish benchmark in docs/benchmarks.md showed.
+ */
+export const INLINE_BODY_LIMIT = 1024;
 
 /**
  * Encodes a method frame and returns it as one view of the writer's slab.
@@ -31,26 +37,22 @@ export function encodeMethodFrame(writer: Writer, channel: number, method: Encod
   validateChannel(channel);
   if (frameMax !== undefined) validateFrameMax(frameMax);
 
-  const frame = writeMethodFrame(writer, channel, method);
-  if (frameMax !== undefined && frame.length > frameMax) {
-    throw new InvalidArgumentError(
-      `method frame of ${frame.length} bytes exceeds frame_max ${frameMax}; shorten its arguments, such as a large table`,
-      'METHOD_FRAME_TOO_LARGE',
-    );
-  }
-  return frame;
+  writer.begin();
+  writeFrame(writer, FrameType.method, channel, frameMax ?? FRAME_MAX_LIMIT, method, undefined, 0, 0);
+  return writer.finish();
 }
 
 /**
  * Encodes a method that carries content, such as `basic.publish`, with its content header and
  * body, and appends the resulting chunks to `output` in wire order.
  *
- * Body frames carry views of `body`, not copies, so `body` must not change until the chunks are
- * written. The body is split into frames of at most `frameMax - 8` payload bytes, and an empty
- * body produces no body frame. Frame headers and end octets come from the writer, and writer
- * bytes that are adjacent in its slab share one chunk. So the method frame, the content header
- * frame and the first body frame header usually form the first chunk. Each later writer chunk
- * contains the end octet of one body frame and the header of the next, or only the last end octet.
+ * The method frame and the content header frame form the first chunk. A body of at most
+ * `INLINE_BODY_LIMIT` bytes that fits one frame is copied into that chunk too, so a small message
+ * is one chunk. A larger body is sent as views of `body`, not copies, so `body` must not change
+ * until the chunks are written. It is split into frames of at most `frameMax - 8` payload bytes;
+ * the first chunk ends with the first body frame's header, and each writer chunk between two
+ * views contains the end octet of one body frame and the header of the next. An empty body
+ * produces no body frame.
  *
  * @param classId class of the content header, 60 for basic.
  * @param frameMax negotiated frame_max, header and end octet included.
@@ -75,28 +77,28 @@ export function encodeContentFrames(
     throw new InvalidArgumentError(`class id ${classId} is invalid; expected an integer from 0 to 65535`, 'CLASS_ID_INVALID');
   }
 
-  const methodFrame = encodeMethodFrame(writer, channel, method, frameMax);
-  const headerFrame = writeHeaderFrame(writer, channel, classId, properties, body.length);
-  if (headerFrame.length > frameMax) {
-    throw new InvalidArgumentError(
-      `content header frame of ${headerFrame.length} bytes exceeds frame_max ${frameMax}; shorten the message properties, such as the headers table`,
-      'HEADER_FRAME_TOO_LARGE',
-    );
-  }
+  const maxPayload = frameMax - FRAME_OVERHEAD;
+  const inline = body.length <= INLINE_BODY_LIMIT && body.length <= maxPayload;
 
-  // Nothing below can throw, so `output` receives either every frame or none.
-  let chunk = appendOrJoin(output, methodFrame, headerFrame);
+  // The method frame, the content header frame and either the whole small body frame or the
+  // first body frame's header form one message of the writer, so they leave as one chunk.
+  writer.begin();
+  writeFrame(writer, FrameType.method, channel, frameMax, method, undefined, 0, 0);
+  writeFrame(writer, FrameType.header, channel, frameMax, undefined, properties, classId, body.length);
   if (body.length === 0) {
-    output.push(chunk);
+    output.push(writer.finish());
+    return;
+  }
+  if (inline) {
+    writeFrameHeader(writer, FrameType.body, channel, body.length);
+    writer.bytes(body);
+    writer.uint8(FRAME_END);
+    output.push(writer.finish());
     return;
   }
 
-  const maxPayload = frameMax - FRAME_OVERHEAD;
-  writer.begin();
   writeFrameHeader(writer, FrameType.body, channel, Math.min(maxPayload, body.length));
-  chunk = appendOrJoin(output, chunk, writer.finish());
-  output.push(chunk);
-
+  output.push(writer.finish());
   for (let start = 0; start < body.length; start += maxPayload) {
     const end = Math.min(start + maxPayload, body.length);
     output.push(body.subarray(start, end));
@@ -110,63 +112,57 @@ export function encodeContentFrames(
   }
 }
 
-function writeMethodFrame(writer: Writer, channel: number, method: EncodableMethod): Uint8Array {
-  writer.begin();
-  writeFrameHeader(writer, FrameType.method, channel, 0);
-  method.encode(writer);
+/**
+ * Writes a method frame (when `method` is given) or a content header frame into the current
+ * message of the writer, filling in its size afterwards.
+ * @throws InvalidArgumentError `METHOD_FRAME_TOO_LARGE` or `HEADER_FRAME_TOO_LARGE` when the
+ *   frame exceeds `frameMax`.
+ */
+function writeFrame(
+  writer: Writer,
+  type: number,
+  channel: number,
+  frameMax: number,
+  method: EncodableMethod | undefined,
+  properties: BasicProperties | undefined,
+  classId: number,
+  bodySize: number,
+): void {
+  const start = writer.position;
+  writeFrameHeader(writer, type, channel, 0);
+  if (method !== undefined) {
+    method.encode(writer);
+  } else {
+    writer.uint16(classId);
+    // The weight field is unused and must be 0.
+    writer.uint16(0);
+    writer.uint64(bodySize);
+    writeBasicProperties(writer, properties!);
+  }
   writer.uint8(FRAME_END);
-  return finishFrame(writer);
+
+  const length = writer.position - start;
+  if (length > frameMax) throw frameTooLarge(method === undefined ? 'content header' : 'method', length, frameMax);
+  writer.patchUint32(start + 3, length - FRAME_OVERHEAD);
 }
 
-function writeHeaderFrame(
-  writer: Writer,
-  channel: number,
-  classId: number,
-  properties: BasicProperties,
-  bodySize: number,
-): Uint8Array {
-  writer.begin();
-  writeFrameHeader(writer, FrameType.header, channel, 0);
-  writer.uint16(classId);
-  // The weight field is unused and must be 0.
-  writer.uint16(0);
-  writer.uint64(bodySize);
-  writeBasicProperties(writer, properties);
-  writer.uint8(FRAME_END);
-  return finishFrame(writer);
+function frameTooLarge(kind: 'method' | 'content header', length: number, frameMax: number): InvalidArgumentError {
+  if (kind === 'method') {
+    return new InvalidArgumentError(
+      `method frame of ${length} bytes exceeds frame_max ${frameMax}; shorten its arguments, such as a large table`,
+      'METHOD_FRAME_TOO_LARGE',
+    );
+  }
+  return new InvalidArgumentError(
+    `content header frame of ${length} bytes exceeds frame_max ${frameMax}; shorten the message properties, such as the headers table`,
+    'HEADER_FRAME_TOO_LARGE',
+  );
 }
 
 function writeFrameHeader(writer: Writer, type: number, channel: number, size: number): void {
   writer.uint8(type);
   writer.uint16(channel);
   writer.uint32(size);
-}
-
-/**
- * Finishes a frame written with a placeholder size and fills in the size. The size goes into the
- * finished view rather than through `writer.patchUint32`, because a write that fills the slab
- * moves the frame to a new slab and invalidates positions recorded before it.
- */
-function finishFrame(writer: Writer): Uint8Array {
-  const frame = writer.finish();
-  const size = frame.length - FRAME_OVERHEAD;
-  frame[3] = size >>> 24;
-  frame[4] = (size >>> 16) & 0xff;
-  frame[5] = (size >>> 8) & 0xff;
-  frame[6] = size & 0xff;
-  return frame;
-}
-
-/**
- * Returns one view of `first` and `second` when they are adjacent in the same buffer. Otherwise
- * appends `first` to `output` and returns `second`.
- */
-function appendOrJoin(output: Uint8Array[], first: Uint8Array, second: Uint8Array): Uint8Array {
-  if (first.buffer === second.buffer && first.byteOffset + first.byteLength === second.byteOffset) {
-    return new Uint8Array(first.buffer, first.byteOffset, first.byteLength + second.byteLength);
-  }
-  output.push(first);
-  return second;
 }
 
 function validateChannel(channel: number): void {

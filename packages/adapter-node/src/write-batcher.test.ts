@@ -1,0 +1,69 @@
+import { describe, expect, test } from 'vitest';
+import { type BatchTarget, WriteBatcher } from './write-batcher.js';
+
+function recordingTarget(): BatchTarget & { writes: number[][]; corks: number } {
+  const target = {
+    writes: [] as number[][],
+    corks: 0,
+    write(chunk: Uint8Array) {
+      target.writes.push([...chunk]);
+      return true;
+    },
+    cork() {
+      target.corks++;
+    },
+    uncork() {},
+  };
+  return target;
+}
+
+const nextTick = () => new Promise((resolve) => process.nextTick(resolve));
+
+describe('WriteBatcher', () => {
+  test('adjacent chunks become one write', async () => {
+    const target = recordingTarget();
+    const batcher = new WriteBatcher(target);
+    const slab = new Uint8Array([1, 2, 3, 4, 5, 6]);
+    batcher.write(slab.subarray(0, 2));
+    batcher.write(slab.subarray(2, 3));
+    batcher.write(slab.subarray(3, 6));
+    expect(target.writes).toEqual([]);
+    expect(batcher.pendingBytes).toBe(6);
+
+    await nextTick();
+    expect(target.writes).toEqual([[1, 2, 3, 4, 5, 6]]);
+    expect(batcher.pendingBytes).toBe(0);
+  });
+
+  test('separate buffers keep their order', async () => {
+    const target = recordingTarget();
+    const batcher = new WriteBatcher(target);
+    const slab = new Uint8Array([1, 2, 3]);
+    batcher.write(slab.subarray(0, 1));
+    batcher.write(new Uint8Array([9, 9]));
+    batcher.write(slab.subarray(1, 3));
+
+    await nextTick();
+    expect(target.writes).toEqual([[1], [9, 9], [2, 3]]);
+    expect(target.corks).toBe(1);
+  });
+
+  test('threshold writes without waiting for the tick', () => {
+    const target = recordingTarget();
+    const batcher = new WriteBatcher(target, 4);
+    batcher.write(new Uint8Array([1, 2]));
+    expect(target.writes).toEqual([]);
+    batcher.write(new Uint8Array([3, 4]));
+    expect(target.writes).toEqual([[1, 2], [3, 4]]);
+  });
+
+  test('discard drops waiting bytes', async () => {
+    const target = recordingTarget();
+    const batcher = new WriteBatcher(target);
+    batcher.write(new Uint8Array([1]));
+    batcher.discard();
+    await nextTick();
+    expect(target.writes).toEqual([]);
+    expect(batcher.pendingBytes).toBe(0);
+  });
+});
