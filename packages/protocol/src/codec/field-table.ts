@@ -423,21 +423,26 @@ export function readFieldValue(reader: Reader): FieldValue {
   return readValue(reader, 0);
 }
 
-/** Reads a 32-bit size and returns a reader over exactly that many following bytes. */
-function readBody(reader: Reader): Reader {
+/**
+ * Reads a 32-bit size, narrows `reader.end` to that many following bytes, and returns the end
+ * to restore once they are read.
+ */
+function enterBody(reader: Reader): number {
   const size = reader.uint32();
   reader.need(size);
-  return new Reader(reader.bytes, reader.offset, reader.offset + size);
+  const outerEnd = reader.end;
+  reader.end = reader.offset + size;
+  return outerEnd;
 }
 
 function readTableAt(reader: Reader, depth: number): FieldTable {
   if (depth > MAX_FIELD_DEPTH) throw tooDeepToDecode(reader.offset);
 
-  const body = readBody(reader);
+  const outerEnd = enterBody(reader);
   const table: FieldTable = {};
-  while (body.offset < body.end) {
-    const key = body.shortstr();
-    const value = readValue(body, depth);
+  while (reader.offset < reader.end) {
+    const key = reader.shortstr();
+    const value = readValue(reader, depth);
     if (key === '__proto__') {
       // Assigning would call the Object.prototype setter and replace the table's prototype.
       Object.defineProperty(table, key, { value, writable: true, enumerable: true, configurable: true });
@@ -446,20 +451,20 @@ function readTableAt(reader: Reader, depth: number): FieldTable {
     }
   }
 
-  reader.offset = body.end;
+  reader.end = outerEnd;
   return table;
 }
 
 function readArrayAt(reader: Reader, depth: number): FieldArray {
   if (depth > MAX_FIELD_DEPTH) throw tooDeepToDecode(reader.offset);
 
-  const body = readBody(reader);
+  const outerEnd = enterBody(reader);
   const array: FieldArray = [];
-  while (body.offset < body.end) {
-    array.push(readValue(body, depth));
+  while (reader.offset < reader.end) {
+    array.push(readValue(reader, depth));
   }
 
-  reader.offset = body.end;
+  reader.end = outerEnd;
   return array;
 }
 

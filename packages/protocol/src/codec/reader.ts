@@ -7,6 +7,18 @@ const SYNTAX_ERROR = 502;
 // ignoreBOM keeps a leading U+FEFF, which is part of the string the peer sent.
 const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
+// Frames of one socket read share a buffer, so one DataView serves all of their readers.
+let cachedBuffer: ArrayBufferLike | undefined;
+let cachedView: DataView | undefined;
+
+function viewOf(buffer: ArrayBufferLike): DataView {
+  if (buffer !== cachedBuffer) {
+    cachedBuffer = buffer;
+    cachedView = new DataView(buffer);
+  }
+  return cachedView!;
+}
+
 /**
  * Reads AMQP wire types from one frame payload.
  *
@@ -16,15 +28,22 @@ const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
  */
 export class Reader {
   readonly bytes: Uint8Array;
-  readonly view: DataView;
+  /** A view of the whole buffer under `bytes`, shared by every reader of that buffer. */
+  readonly #view: DataView;
+  /** Position of `bytes` in its buffer, added to `offset` for each `#view` access. */
+  readonly #base: number;
   /** Position of the next read. */
   offset: number;
-  /** Position just past the last readable byte. */
-  readonly end: number;
+  /**
+   * Position just past the last readable byte. A field table narrows it to the table's declared
+   * size while its entries are read.
+   */
+  end: number;
 
   constructor(bytes: Uint8Array, offset = 0, end = bytes.length) {
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#view = viewOf(bytes.buffer);
+    this.#base = bytes.byteOffset;
     this.offset = offset;
     this.end = end;
   }
@@ -52,33 +71,33 @@ export class Reader {
 
   int8(): number {
     this.need(1);
-    return this.view.getInt8(this.offset++);
+    return this.#view.getInt8(this.#base + this.offset++);
   }
 
   uint16(): number {
     this.need(2);
-    const value = this.view.getUint16(this.offset);
+    const value = this.#view.getUint16(this.#base + this.offset);
     this.offset += 2;
     return value;
   }
 
   int16(): number {
     this.need(2);
-    const value = this.view.getInt16(this.offset);
+    const value = this.#view.getInt16(this.#base + this.offset);
     this.offset += 2;
     return value;
   }
 
   uint32(): number {
     this.need(4);
-    const value = this.view.getUint32(this.offset);
+    const value = this.#view.getUint32(this.#base + this.offset);
     this.offset += 4;
     return value;
   }
 
   int32(): number {
     this.need(4);
-    const value = this.view.getInt32(this.offset);
+    const value = this.#view.getInt32(this.#base + this.offset);
     this.offset += 4;
     return value;
   }
@@ -86,9 +105,9 @@ export class Reader {
   /** Reads an unsigned 64-bit integer: a number when it is a safe integer, else a bigint. */
   uint64(): number | bigint {
     this.need(8);
-    const value = this.view.getUint32(this.offset) * TWO_TO_32 + this.view.getUint32(this.offset + 4);
+    const value = this.#view.getUint32(this.#base + this.offset) * TWO_TO_32 + this.#view.getUint32(this.#base + this.offset + 4);
     // The sum is exact whenever the true value is a safe integer, so this test is sound.
-    const result = Number.isSafeInteger(value) ? value : this.view.getBigUint64(this.offset);
+    const result = Number.isSafeInteger(value) ? value : this.#view.getBigUint64(this.#base + this.offset);
     this.offset += 8;
     return result;
   }
@@ -96,8 +115,8 @@ export class Reader {
   /** Reads a signed 64-bit integer: a number when it is a safe integer, else a bigint. */
   int64(): number | bigint {
     this.need(8);
-    const value = this.view.getInt32(this.offset) * TWO_TO_32 + this.view.getUint32(this.offset + 4);
-    const result = Number.isSafeInteger(value) ? value : this.view.getBigInt64(this.offset);
+    const value = this.#view.getInt32(this.#base + this.offset) * TWO_TO_32 + this.#view.getUint32(this.#base + this.offset + 4);
+    const result = Number.isSafeInteger(value) ? value : this.#view.getBigInt64(this.#base + this.offset);
     this.offset += 8;
     return result;
   }
@@ -120,14 +139,14 @@ export class Reader {
 
   float32(): number {
     this.need(4);
-    const value = this.view.getFloat32(this.offset);
+    const value = this.#view.getFloat32(this.#base + this.offset);
     this.offset += 4;
     return value;
   }
 
   float64(): number {
     this.need(8);
-    const value = this.view.getFloat64(this.offset);
+    const value = this.#view.getFloat64(this.#base + this.offset);
     this.offset += 8;
     return value;
   }
