@@ -139,10 +139,19 @@ export class ChannelEngine {
   #unconfirmed = new Map<number, Pending<void> | undefined>();
   /** Callers of `waitForConfirms`, each waiting for the publishes up to `upTo`. */
   #confirmWaiters: { upTo: number; pending: Pending<void>; error: AmqpError | undefined }[] = [];
-  /** A `basic.return` in confirm mode, waiting for the ack of the same message. */
-  #returnedPending: ReturnedMessage | undefined;
-  /** Publishes held while the broker blocks the connection or pauses the channel with flow. */
-  #held: { chunks: Uint8Array[]; pending: Pending<void> | undefined }[] = [];
+  /** Mandatory publishes in confirm mode that are not yet confirmed, for matching returns to them. */
+  #mandatory = new Map<number, { exchange: string; routingKey: string; body: Uint8Array }>();
+  /** Messages returned in confirm mode, waiting for the ack that covers each of them. */
+  #pendingReturns: ReturnedMessage[] = [];
+  /** The first failure among the publishes made after the last `waitForConfirms` call. */
+  #failedSinceWait: AmqpError | undefined;
+  /** Sequence number of the last publish that an earlier `waitForConfirms` call covered. */
+  #lastWaitUpTo = 0;
+  /**
+   * Publishes held while the broker blocks the connection or pauses the channel with flow, and
+   * the requests issued after them, which wait too so that they cannot overtake the publishes.
+   */
+  #held: QueueEntry[] = [];
 
   constructor(id: number, host: ChannelHost, handler: ChannelHandler) {
     this.id = id;
@@ -231,11 +240,13 @@ export class ChannelEngine {
     // are handed to the transport.
     let sent = pending;
     if (this.#confirmMode) {
-      this.#unconfirmed.set(++this.#publishSeqNo, pending);
+      const seqNo = ++this.#publishSeqNo;
+      this.#unconfirmed.set(seqNo, pending);
+      if (mandatory) this.#mandatory.set(seqNo, { exchange, routingKey, body });
       sent = undefined;
     }
     if (this.publishingPaused) {
-      this.#held.push({ chunks, pending: sent });
+      this.#held.push(sendEntry(chunks, MethodId.BasicPublish, sent));
       return;
     }
     this.#sendOrQueue(chunks, MethodId.BasicPublish, sent);
@@ -248,14 +259,16 @@ export class ChannelEngine {
    */
   confirmSelect(pending: Pending<void>): void {
     this.#assertUsable();
-    this.#enqueue(new ConfirmSelect(false), ConfirmSelect.id, ConfirmSelect.responses, pending, () => {
-      this.#confirmMode = true;
-    });
+    this.#enqueue(new ConfirmSelect(false), ConfirmSelect.id, ConfirmSelect.responses, pending, () => undefined);
+    // The broker numbers the publishes that follow confirm.select, and nothing overtakes the
+    // select on the wire, so counting starts now rather than at select-ok.
+    this.#confirmMode = true;
   }
 
   /**
-   * Resolves `pending` once every publish made so far in confirm mode is confirmed, or rejects
-   * with the first `NackError` or `UnroutableError` among them.
+   * Resolves `pending` once every publish made so far in confirm mode is confirmed. Rejects it
+   * with the first `NackError` or `UnroutableError` among the publishes made since the previous
+   * call, including any that failed before this call.
    */
   waitForConfirms(pending: Pending<void>): void {
     this.#assertUsable();
@@ -265,17 +278,20 @@ export class ChannelEngine {
         source: 'client',
       });
     }
-    const waiter = { upTo: this.#publishSeqNo, pending, error: undefined };
+    const waiter = { upTo: this.#publishSeqNo, pending, error: this.#failedSinceWait };
+    this.#failedSinceWait = undefined;
+    this.#lastWaitUpTo = this.#publishSeqNo;
     this.#confirmWaiters.push(waiter);
     this.#settleConfirmWaiters();
   }
 
   /** Sends the held publishes, in order, once the broker allows publishing again. */
   resumePublishing(): void {
-    while (this.#held.length > 0 && !this.#host.blocked && this.#flowActive && this.#state !== 'closed') {
-      const { chunks, pending } = this.#held.shift()!;
-      this.#sendOrQueue(chunks, MethodId.BasicPublish, pending);
-    }
+    if (this.#held.length === 0 || this.#host.blocked || !this.#flowActive) return;
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#queue.push(...this.#held);
+    this.#held = [];
+    this.#pump();
   }
 
   /** Sends a method that the broker does not answer, such as `basic.recover-async`. */
@@ -366,6 +382,7 @@ export class ChannelEngine {
     // The spec lets a peer discard what arrives after it sent close, so requests not yet
     // answered can no longer complete.
     this.#rejectQueue(error);
+    this.#rejectHeld(error);
     this.#closeWaiters.push(pending);
     this.#host.send(this.#encode(new ChannelClose(ReplyCode.replySuccess, 'Goodbye', 0, 0)));
   }
@@ -547,7 +564,7 @@ export class ChannelEngine {
       };
       // RabbitMQ sends basic.return right before the ack of the same message, so the tag of
       // that ack identifies the returned publish.
-      if (this.#confirmMode) this.#returnedPending = returned;
+      if (this.#confirmMode) this.#pendingReturns.push(returned);
       this.#handler.onReturn?.(returned);
     }
   }
@@ -555,24 +572,45 @@ export class ChannelEngine {
   /** Settles the publishes that a `basic.ack` or `basic.nack` from the broker covers. */
   #handleConfirm(deliveryTag: number, multiple: boolean, acknowledged: boolean): void {
     this.#handler.onConfirm?.(deliveryTag, multiple, acknowledged);
-    const returned = this.#returnedPending;
-    this.#returnedPending = undefined;
     if (!multiple) {
-      this.#settleConfirm(deliveryTag, acknowledged, returned);
+      this.#settleConfirm(deliveryTag, acknowledged);
     } else {
       // Map iteration follows insertion, which is ascending sequence order.
       for (const seqNo of this.#unconfirmed.keys()) {
         if (seqNo > deliveryTag) break;
-        this.#settleConfirm(seqNo, acknowledged, seqNo === deliveryTag ? returned : undefined);
+        this.#settleConfirm(seqNo, acknowledged);
       }
     }
+    // A return that no publish claimed cannot be matched once nothing is outstanding.
+    if (this.#unconfirmed.size === 0) this.#pendingReturns = [];
     this.#settleConfirmWaiters();
   }
 
-  #settleConfirm(seqNo: number, acknowledged: boolean, returned: ReturnedMessage | undefined): void {
+  /**
+   * Finds the return that belongs to a mandatory publish being confirmed. RabbitMQ sends
+   * `basic.return` before the ack that covers the returned message, but acks for earlier
+   * messages may come in between, so a return is matched by its exchange, routing key and body.
+   * Two returns can be confused only for messages that are alike in all three.
+   */
+  #takeReturn(seqNo: number): ReturnedMessage | undefined {
+    const published = this.#mandatory.get(seqNo);
+    if (published === undefined) return undefined;
+    this.#mandatory.delete(seqNo);
+    const index = this.#pendingReturns.findIndex(
+      (returned) =>
+        returned.exchange === published.exchange &&
+        returned.routingKey === published.routingKey &&
+        bytesEqual(returned.body, published.body),
+    );
+    if (index === -1) return undefined;
+    return this.#pendingReturns.splice(index, 1)[0];
+  }
+
+  #settleConfirm(seqNo: number, acknowledged: boolean): void {
     if (!this.#unconfirmed.has(seqNo)) return;
     const pending = this.#unconfirmed.get(seqNo);
     this.#unconfirmed.delete(seqNo);
+    const returned = this.#takeReturn(seqNo);
 
     let error: AmqpError | undefined;
     if (!acknowledged) {
@@ -593,6 +631,8 @@ export class ChannelEngine {
       return;
     }
     pending?.reject(error);
+    // A publish that an earlier call covered has reported its failure there already.
+    if (seqNo > this.#lastWaitUpTo) this.#failedSinceWait ??= error;
     for (const waiter of this.#confirmWaiters) {
       if (waiter.upTo >= seqNo) waiter.error ??= error;
     }
@@ -680,10 +720,18 @@ export class ChannelEngine {
     const waiters = this.#confirmWaiters;
     this.#held = [];
     this.#unconfirmed = new Map();
+    this.#mandatory.clear();
+    this.#pendingReturns = [];
     this.#confirmWaiters = [];
-    for (const { pending } of held) pending?.reject(error);
+    for (const entry of held) entry.pending?.reject(error);
     for (const pending of unconfirmed.values()) pending?.reject(error);
     for (const waiter of waiters) waiter.pending.reject(error);
+  }
+
+  #rejectHeld(error: AmqpError): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const entry of held) entry.pending?.reject(error);
   }
 
   #rejectQueue(error: AmqpError): void {
@@ -701,26 +749,34 @@ export class ChannelEngine {
     complete: (response: AnyMethod) => unknown,
   ): void {
     const chunk = this.#encode(method);
-    this.#queue.push({ chunks: [chunk], responses, methodId, pending, complete });
+    const entry: QueueEntry = { chunks: [chunk], responses, methodId, pending, complete };
+    if (this.#held.length > 0) {
+      this.#held.push(entry);
+      return;
+    }
+    this.#queue.push(entry);
     this.#pump();
   }
 
-  /** Sends frames that expect no answer, or queues them behind requests still unsent; `pending` resolves once they are sent. */
+  /**
+   * Sends frames that expect no reply, or queues them while a request awaits its reply or waits
+   * to be sent; `pending` resolves once they are sent. Waiting behind a request on the wire
+   * matters for `tx.commit`, during which RabbitMQ closes the connection on any other method.
+   */
   #sendOrQueue(chunks: Uint8Array[], methodId: number, pending?: Pending<void>): void {
-    if (this.#queue.length === 0) {
+    if (this.#queue.length === 0 && this.#awaiting === undefined) {
       for (const chunk of chunks) this.#host.send(chunk);
       pending?.resolve();
       return;
     }
-    this.#queue.push({ chunks, responses: NO_RESPONSES, methodId, pending: pending as Pending<never> | undefined, complete: undefined });
+    this.#queue.push(sendEntry(chunks, methodId, pending));
   }
 
-  /** Sends queued entries in order, stopping at a request while another awaits its answer. */
+  /** Sends queued entries in order until one awaits its reply. */
   #pump(): void {
-    while (this.#queue.length > 0) {
+    while (this.#queue.length > 0 && this.#awaiting === undefined) {
       const head = this.#queue[0]!;
       const expectsAnswer = head.responses.length > 0;
-      if (expectsAnswer && this.#awaiting !== undefined) return;
 
       this.#queue.shift();
       for (const chunk of head.chunks) this.#host.send(chunk);
@@ -737,6 +793,18 @@ export class ChannelEngine {
     if (this.#state === 'open' || this.#state === 'opening') return;
     throw this.#closeError ?? new ChannelError(`channel ${this.id} is closed`, { code: 'CHANNEL_CLOSED', source: 'client' });
   }
+}
+
+function sendEntry(chunks: Uint8Array[], methodId: number, pending: Pending<void> | undefined): QueueEntry {
+  return { chunks, responses: NO_RESPONSES, methodId, pending: pending as Pending<never> | undefined, complete: undefined };
+}
+
+function bytesEqual(left: Uint8Array, right: Uint8Array): boolean {
+  if (left.length !== right.length) return false;
+  for (let index = 0; index < left.length; index++) {
+    if (left[index] !== right[index]) return false;
+  }
+  return true;
 }
 
 function joinParts(parts: Uint8Array[], size: number): Uint8Array {

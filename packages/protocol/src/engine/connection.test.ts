@@ -30,6 +30,8 @@ import {
   ConnectionTune,
   ConnectionUnblocked,
   MethodId,
+  TxCommit,
+  TxCommitOk,
   QueueDeclare,
   QueueDeclareOk,
   decodeMethod,
@@ -451,10 +453,11 @@ describe('channels', () => {
     expect(broker.takeMethods()).toMatchObject([{ id: MethodId.QueueDeclare, queue: 'a' }]);
     broker.send(1, new QueueDeclareOk('a', 3, 0));
     expect(first.result.value).toMatchObject({ queue: 'a', messageCount: 3 });
-    // The ack waited behind the second declare, so the broker sees the calls in order.
-    expect(broker.takeMethods()).toMatchObject([{ id: MethodId.QueueDeclare, queue: 'b' }, { id: MethodId.BasicAck, deliveryTag: 5 }]);
+    expect(broker.takeMethods()).toMatchObject([{ id: MethodId.QueueDeclare, queue: 'b' }]);
+    // The ack waits until the request before it is answered, so the broker sees the calls in order.
     broker.send(1, new QueueDeclareOk('b', 0, 0));
     expect(second.result.value).toMatchObject({ queue: 'b' });
+    expect(broker.takeMethods()).toMatchObject([{ id: MethodId.BasicAck, deliveryTag: 5 }]);
   });
 
   test('no-wait request expects no answer', () => {
@@ -570,10 +573,16 @@ describe('confirms', () => {
     return channel;
   }
 
-  function publish(channel: ChannelEngine, mandatory = false) {
+  function publish(channel: ChannelEngine, mandatory = false, routingKey = 'q') {
     const published = recorder<void>();
-    channel.publish('', 'q', new Uint8Array([1]), {}, mandatory, false, published.pending);
+    channel.publish('', routingKey, new Uint8Array([1]), {}, mandatory, false, published.pending);
     return published.result;
+  }
+
+  function sendReturn(broker: ScriptedBroker, routingKey: string): void {
+    const chunks: Uint8Array[] = [];
+    encodeContentFrames(broker.writer, 1, new BasicReturn(312, 'NO_ROUTE', '', routingKey), 60, {}, new Uint8Array([1]), 131072, chunks);
+    for (const chunk of chunks) broker.sendBytes(chunk.slice());
   }
 
   test('multiple ack settles every covered publish', () => {
@@ -591,16 +600,54 @@ describe('confirms', () => {
   test('return before ack rejects that publish only', () => {
     const broker = new ScriptedBroker();
     const channel = confirmChannel(broker);
-    const first = publish(channel, true);
-    const second = publish(channel, true);
-    const chunks: Uint8Array[] = [];
-    encodeContentFrames(broker.writer, 1, new BasicReturn(312, 'NO_ROUTE', '', 'q'), 60, {}, new Uint8Array([1]), 131072, chunks);
-    for (const chunk of chunks) broker.sendBytes(chunk.slice());
+    const first = publish(channel, true, 'routed');
+    const second = publish(channel, true, 'nowhere');
+    sendReturn(broker, 'nowhere');
     broker.send(1, new BasicAck(2, true));
 
     expect(first.settled).toBe(1);
     expect(first.error).toBeUndefined();
     expect(second).toMatchObject({ settled: 1, error: { code: 'MESSAGE_UNROUTABLE', replyCode: 312 } });
+  });
+
+  test('ack of earlier messages after a return', () => {
+    const broker = new ScriptedBroker();
+    const channel = confirmChannel(broker);
+    const results = [publish(channel, true, 'routed'), publish(channel, true, 'routed'), publish(channel, true, 'nowhere')];
+    // RabbitMQ may ack earlier messages between a return and the ack of the returned message.
+    sendReturn(broker, 'nowhere');
+    broker.send(1, new BasicAck(2, true));
+    expect(results.map((result) => result.error)).toEqual([undefined, undefined, undefined]);
+    broker.send(1, new BasicAck(3, false));
+    expect(results[2]).toMatchObject({ settled: 1, error: { code: 'MESSAGE_UNROUTABLE' } });
+  });
+
+  test('publishes before select-ok are numbered', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    const selected = recorder<void>();
+    channel.confirmSelect(selected.pending);
+    const early = publish(channel);
+    broker.send(1, new ConfirmSelectOk());
+    const later = publish(channel);
+    broker.send(1, new BasicAck(2, true));
+    expect(early.settled).toBe(1);
+    expect(later.settled).toBe(1);
+  });
+
+  test('waitForConfirms reports an earlier nack', () => {
+    const broker = new ScriptedBroker();
+    const channel = confirmChannel(broker);
+    publish(channel);
+    broker.send(1, new BasicNack(1, false, false));
+    const waited = recorder<void>();
+    channel.waitForConfirms(waited.pending);
+    expect(waited.result).toMatchObject({ settled: 1, error: { code: 'MESSAGE_NACKED' } });
+    const again = recorder<void>();
+    channel.waitForConfirms(again.pending);
+    expect(again.result).toMatchObject({ settled: 1 });
+    expect(again.result.error).toBeUndefined();
   });
 
   test('waitForConfirms covers publishes made before it', () => {
@@ -648,6 +695,45 @@ describe('blocked and flow', () => {
     expect(published.result).toMatchObject({ settled: 1, error: { code: 'BLOCKED_TIMEOUT' } });
     const close = broker.takeMethods().at(-1);
     expect(close?.id).toBe(MethodId.ConnectionClose);
+  });
+
+  test('requests after a held publish keep their order', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    broker.send(0, new ConnectionBlocked('low on memory'));
+    channel.publish('', 'q', new Uint8Array([1]), {}, false, false);
+    const commit = recorder<AnyMethod>();
+    channel.request(new TxCommit(), commit.pending);
+    expect(broker.takeMethods()).toEqual([]);
+
+    broker.send(0, new ConnectionUnblocked());
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.BasicPublish, MethodId.TxCommit]);
+  });
+
+  test('publish waits behind a commit on the wire', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    const commit = recorder<AnyMethod>();
+    channel.request(new TxCommit(), commit.pending);
+    channel.publish('', 'q', new Uint8Array([1]), {}, false, false);
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.TxCommit]);
+    broker.send(1, new TxCommitOk());
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.BasicPublish]);
+  });
+
+  test('closing channel rejects held publishes', () => {
+    const broker = new ScriptedBroker();
+    broker.open();
+    const channel = broker.openChannel();
+    broker.send(0, new ConnectionBlocked('low on memory'));
+    const published = recorder<void>();
+    channel.publish('', 'q', new Uint8Array([1]), {}, false, false, published.pending);
+    channel.close(recorder<void>().pending);
+    expect(published.result).toMatchObject({ settled: 1, error: { code: 'CHANNEL_CLOSED' } });
+    broker.send(0, new ConnectionUnblocked());
+    expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ChannelClose]);
   });
 
   test('channel flow pauses and resumes publishing', () => {
