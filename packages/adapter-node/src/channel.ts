@@ -331,8 +331,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /**
-   * Asks the broker to redeliver every unacknowledged message on this channel (`basic.recover`);
-   * with `requeue` false they go to the same consumer again instead of back to the queue.
+   * Asks the broker to redeliver every unacknowledged message on this channel (`basic.recover`).
+   *
+   * NOTE: RabbitMQ 3.10 supports only `requeue` true, which puts the messages back in their
+   * queues; it answers false by closing the whole connection with 540 NOT_IMPLEMENTED.
    */
   async basicRecover(requeue = true): Promise<void> {
     await this.#request(new BasicRecover(requeue));
@@ -375,15 +377,28 @@ export class Channel extends EventEmitter<ChannelEvents> {
       options.noWait ?? false,
       options.arguments ?? {},
     );
-    const tag = await this.#call<string>((pending) => this.#engineOrThrow().consume(method, consumer.handler, pending));
-    consumer.started(tag);
+    // Registered before the broker confirms it, so that a close arriving right behind the
+    // consume-ok still ends it.
     this.#consumers.add(consumer);
+    try {
+      const tag = await this.#call<string>((pending) => this.#engineOrThrow().consume(method, consumer.handler, pending));
+      consumer.started(tag);
+    } catch (error) {
+      this.#consumers.delete(consumer);
+      throw error;
+    }
     return consumer;
   }
 
-  /** Cancels a consumer (`basic.cancel`); it receives no message after the promise resolves. */
-  basicCancel(consumerTag: string): Promise<void> {
-    return this.#call<void>((pending) => this.#engineOrThrow().cancel(consumerTag, pending));
+  /**
+   * Cancels a consumer (`basic.cancel`); it receives no message after the promise resolves,
+   * and a `for await` loop over it ends.
+   */
+  async basicCancel(consumerTag: string): Promise<void> {
+    await this.#call<void>((pending) => this.#engineOrThrow().cancel(consumerTag, pending));
+    for (const consumer of this.#consumers) {
+      if (consumer.tag === consumerTag) consumer.end(undefined);
+    }
   }
 
   /** Fetches one message (`basic.get`); resolves with null when the queue is empty. */

@@ -246,3 +246,12 @@ describe('connect to several endpoints', () => {
     await expect(connect({ hostname: '127.0.0.1', port, logger })).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
   });
 });
+
+describe('TLS options', () => {
+  test('invalid key material is a typed error', async () => {
+    await expect(connect({ url: 'amqps://127.0.0.1:1', tls: { key: 'not a key', cert: 'not a certificate' } })).rejects.toMatchObject({
+      code: 'TLS_OPTIONS_INVALID',
+      source: 'client',
+    });
+  });
+});

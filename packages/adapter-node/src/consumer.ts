@@ -30,7 +30,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   #onMessage: MessageCallback | undefined;
   #buffer: Message[] = [];
   #head = 0;
-  #waiting: { resolve: (result: IteratorResult<Message>) => void; reject: (error: unknown) => void } | undefined;
+  /** Reads waiting for a message, oldest first. */
+  #waiting: { resolve: (result: IteratorResult<Message>) => void; reject: (error: unknown) => void }[] = [];
   #ended = false;
   #error: AmqpError | undefined;
   #onEnd: () => void;
@@ -88,10 +89,11 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     this.#error = error;
     this.#onEnd();
     const waiting = this.#waiting;
-    this.#waiting = undefined;
-    if (waiting === undefined) return;
-    if (error === undefined) waiting.resolve({ value: undefined, done: true });
-    else waiting.reject(error);
+    this.#waiting = [];
+    for (const read of waiting) {
+      if (error === undefined) read.resolve({ value: undefined, done: true });
+      else read.reject(error);
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {
@@ -119,10 +121,9 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
       return;
     }
 
-    const waiting = this.#waiting;
-    if (waiting !== undefined) {
-      this.#waiting = undefined;
-      waiting.resolve({ value: message, done: false });
+    const read = this.#waiting.shift();
+    if (read !== undefined) {
+      read.resolve({ value: message, done: false });
       return;
     }
     this.#buffer.push(message);
@@ -142,7 +143,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
       return this.#error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.#error);
     }
     return new Promise((resolve, reject) => {
-      this.#waiting = { resolve, reject };
+      this.#waiting.push({ resolve, reject });
     });
   }
 }

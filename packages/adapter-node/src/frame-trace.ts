@@ -10,6 +10,7 @@ import {
   decodeMethod,
   methodName,
 } from '@warren/protocol';
+import { ignoreRejection } from './logger.js';
 
 /** Whether a frame was received from the broker (`in`) or sent to it (`out`). */
 export type FrameDirection = 'in' | 'out';
@@ -95,7 +96,7 @@ export class FrameTracer {
 
   #emit(direction: FrameDirection, channel: number, description: string): void {
     try {
-      this.#callback(direction, channel, description);
+      ignoreRejection(this.#callback(direction, channel, description));
     } catch {
       // A failing trace callback must not change what the connection does, so its error is dropped.
     }

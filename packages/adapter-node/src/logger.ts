@@ -36,10 +36,17 @@ export function createLog(logger: Logger | undefined): Log {
 
   const write = (level: Level) => (message: string, fields?: LogFields) => {
     try {
-      logger[level]?.(message, fields);
+      ignoreRejection(logger[level]?.(message, fields));
     } catch {
       // A failing logger must not change what the connection does, so its error is dropped.
     }
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}
+
+/** Marks a promise returned by a user callback as handled, so its rejection cannot crash the process. */
+export function ignoreRejection(result: unknown): void {
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+    (result as PromiseLike<unknown>).then(undefined, () => {});
+  }
 }

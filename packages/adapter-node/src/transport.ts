@@ -1,5 +1,5 @@
 import { type NetConnectOpts, type Socket, connect as netConnect } from 'node:net';
-import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ConnectionError, ConnectTimeoutError } from '@warren/protocol';
 import type { ResolvedOptions } from './options.js';
 
@@ -29,7 +29,17 @@ export function openTransport(options: ResolvedOptions): Transport {
     highWaterMark: options.writeHighWaterMark,
     ...tls,
   };
-  const socket = tlsConnect(tlsOptions);
+  let socket: TLSSocket;
+  try {
+    socket = tlsConnect(tlsOptions);
+  } catch (error) {
+    // Node checks the key, certificate and CA material before it opens the socket.
+    throw new ConnectionError(`invalid TLS options for ${host}:${port}: ${(error as Error).message}`, {
+      code: 'TLS_OPTIONS_INVALID',
+      source: 'client',
+      cause: error,
+    });
+  }
   socket.once('connect', () => socket.setNoDelay(true));
   return { socket, readyEvent: 'secureConnect' };
 }

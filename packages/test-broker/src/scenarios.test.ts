@@ -10,8 +10,10 @@ import { type ConnectOptions, type Connection, connect } from '@warren/adapter-n
 import {
   BasicAck,
   BasicCancel,
+  BasicCancelOk,
   BasicConsumeOk,
   BasicDeliver,
+  ChannelClose,
   ChannelFlow,
   ChannelOpenOk,
   ConnectionBlocked,
@@ -545,4 +547,63 @@ describe('broker notifications', () => {
     const cancelOks = peer.received.filter((frame) => frame.method?.id === MethodId.BasicCancelOk);
     expect(cancelOks).toHaveLength(noWait ? 0 : 1);
   });
+
+  test('close right behind consume-ok ends the consumer', async () => {
+    const { connection, peer } = await openConnection();
+    const channel = await connection.channel();
+    const consuming = channel.basicConsume('jobs');
+    await peer.expect(MethodId.BasicConsume, { channel: channel.id });
+    peer.send(channel.id, new BasicConsumeOk('ctag-1'));
+    peer.send(channel.id, new ChannelClose(404, 'NOT_FOUND - gone', 0, 0));
+    const consumer = await consuming;
+
+    await expect(consumer[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'CHANNEL_CLOSED_BY_BROKER' });
+    expect(consumer.ended).toBe(true);
+  });
+
+  test('basicCancel ends a for await loop', async () => {
+    const { connection, peer } = await openConnection();
+    const channel = await connection.channel();
+    const consuming = channel.basicConsume('jobs');
+    await peer.expect(MethodId.BasicConsume, { channel: channel.id });
+    peer.send(channel.id, new BasicConsumeOk('ctag-1'));
+    const consumer = await consuming;
+    const loop = (async () => {
+      let count = 0;
+      for await (const _message of consumer) count++;
+      return count;
+    })();
+
+    const cancelling = channel.basicCancel('ctag-1');
+    await peer.expect(MethodId.BasicCancel, { channel: channel.id });
+    peer.send(channel.id, new BasicCancelOk('ctag-1'));
+    await cancelling;
+    expect(await loop).toBe(0);
+    expect(consumer.cancelledByBroker).toBe(false);
+  });
+
+  test('concurrent reads all settle on close', async () => {
+    const { connection, peer } = await openConnection();
+    const channel = await connection.channel();
+    const consuming = channel.basicConsume('jobs');
+    await peer.expect(MethodId.BasicConsume, { channel: channel.id });
+    peer.send(channel.id, new BasicConsumeOk('ctag-1'));
+    const consumer = await consuming;
+    const iterator = consumer[Symbol.asyncIterator]();
+    const reads = [iterator.next(), iterator.next()];
+
+    peer.sendContent(channel.id, BasicDeliver.from({ consumerTag: 'ctag-1', deliveryTag: 1 }), {}, textEncoder.encode('one'));
+    await settle();
+    await channel.close();
+    const results = await Promise.all(reads);
+    expect(results.map((result) => result.done)).toEqual([false, true]);
+  });
+
+  test('rejecting async logger causes no unhandled rejection', async () => {
+    const logger = { info: async () => Promise.reject(new Error('log sink down')), warn: async () => Promise.reject(new Error('log sink down')) };
+    const { connection } = await openConnection({}, { logger });
+    await connection.close();
+    // afterEach fails the test if a rejection went unhandled.
+  });
 });
+
