@@ -157,7 +157,9 @@ export class Reader {
     this.need(length);
     const start = this.offset;
     this.offset += length;
-    return decodeUtf8(this.bytes, start, this.offset);
+    if (length === 0) return '';
+    if (length > MAX_CACHED_LENGTH) return decodeUtf8(this.bytes, start, this.offset);
+    return cachedShortString(this.bytes, start, length);
   }
 
   /** Reads a long string as text. */
@@ -186,6 +188,29 @@ export class Reader {
     this.offset += length;
     return new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + start, length);
   }
+}
+
+// Short strings repeat from message to message: routing keys, consumer tags, header keys. A
+// small direct-mapped cache returns the string decoded earlier from the same bytes, which
+// saves decoding and allocating it again. A slot is chosen from the length and two bytes.
+const CACHE_SLOTS = 512;
+const MAX_CACHED_LENGTH = 48;
+const cachedBytes: (Uint8Array | undefined)[] = new Array(CACHE_SLOTS);
+const cachedStrings: string[] = new Array(CACHE_SLOTS);
+
+function cachedShortString(bytes: Uint8Array, start: number, length: number): string {
+  const slot = (length * 31 + bytes[start]! * 7 + bytes[start + length - 1]!) & (CACHE_SLOTS - 1);
+  const cached = cachedBytes[slot];
+  if (cached !== undefined && cached.length === length) {
+    let index = 0;
+    while (index < length && cached[index] === bytes[start + index]) index++;
+    if (index === length) return cachedStrings[slot]!;
+  }
+
+  const value = decodeUtf8(bytes, start, start + length);
+  cachedBytes[slot] = bytes.slice(start, start + length);
+  cachedStrings[slot] = value;
+  return value;
 }
 
 /**
