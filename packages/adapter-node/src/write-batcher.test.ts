@@ -17,7 +17,7 @@ function recordingTarget(): BatchTarget & { writes: number[][]; corks: number } 
   return target;
 }
 
-const nextTick = () => new Promise((resolve) => process.nextTick(resolve));
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('WriteBatcher', () => {
   test('adjacent chunks become one write', async () => {
@@ -30,7 +30,7 @@ describe('WriteBatcher', () => {
     expect(target.writes).toEqual([]);
     expect(batcher.pendingBytes).toBe(6);
 
-    await nextTick();
+    await nextTurn();
     expect(target.writes).toEqual([[1, 2, 3, 4, 5, 6]]);
     expect(batcher.pendingBytes).toBe(0);
   });
@@ -43,7 +43,7 @@ describe('WriteBatcher', () => {
     batcher.write(new Uint8Array([9, 9]));
     batcher.write(slab.subarray(1, 3));
 
-    await nextTick();
+    await nextTurn();
     expect(target.writes).toEqual([[1], [9, 9], [2, 3]]);
     expect(target.corks).toBe(1);
   });
@@ -62,7 +62,7 @@ describe('WriteBatcher', () => {
     const batcher = new WriteBatcher(target);
     batcher.write(new Uint8Array([1]));
     batcher.discard();
-    await nextTick();
+    await nextTurn();
     expect(target.writes).toEqual([]);
     expect(batcher.pendingBytes).toBe(0);
   });

@@ -13,9 +13,9 @@ export const DEFAULT_FLUSH_THRESHOLD = 64 * 1024;
  *
  * The engine encodes into a slab, so consecutive frames usually lie next to each other in one
  * buffer. The batcher extends the current run of adjacent bytes instead of keeping each chunk,
- * so a tick of small publishes or acks becomes one write, not one write per frame. It writes
- * when `threshold` bytes are waiting, which bounds the delay for a publisher that never yields,
- * and otherwise once per tick.
+ * so a turn of the event loop's small publishes or acks becomes one write, not one write per
+ * frame. It writes when `threshold` bytes are waiting, which bounds the delay for a publisher
+ * that never yields, and otherwise once per turn of the event loop.
  */
 export class WriteBatcher {
   readonly #target: BatchTarget;
@@ -52,7 +52,9 @@ export class WriteBatcher {
       this.flush();
     } else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      process.nextTick(() => {
+      // setImmediate runs after every socket read of this turn of the event loop, so the acks
+      // for all deliveries received in one turn leave in one write.
+      setImmediate(() => {
         this.#flushScheduled = false;
         this.flush();
       });
