@@ -55,7 +55,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     };
   }
 
-  /** Consumer tag that the broker knows this consumer by. */
+  /** Consumer tag that identifies this consumer on the broker. */
   get tag(): string {
     return this.#tag;
   }

@@ -2,7 +2,7 @@
  * Error classes shared by every Warren package.
  *
  * Each error carries a stable string `code` to branch on, the party that raised it, and
- * whether a recovery layer may retry the failed operation. Errors that answer an AMQP close
+ * whether a recovery layer may retry the failed operation. Errors that report an AMQP close
  * also carry the broker's reply code and text and the method that caused them.
  */
 
@@ -28,7 +28,7 @@ const marker = Symbol.for('warren.error');
 export class AmqpError extends Error {
   /** Stable identifier of the failure, such as `FRAME_TOO_LARGE`. */
   readonly code: string;
-  /** Who caused the failure: this client, the broker, or the network between them. */
+  /** Party that caused the failure: this client, the broker, or the network between them. */
   readonly source: ErrorSource;
   /** Whether retrying the same operation on a new connection may succeed. */
   readonly retryable: boolean;
@@ -86,7 +86,7 @@ export class InvalidArgumentError extends AmqpError {
   }
 }
 
-/** The broker closed the connection with `connection.close`; `replyCode` says why. */
+/** The broker closed the connection with `connection.close`; `replyCode` gives the reason. */
 export class ConnectionClosedByBrokerError extends ConnectionError {}
 
 /** The client closed the connection; requests still pending when it closed reject with this. */

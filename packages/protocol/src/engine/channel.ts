@@ -121,7 +121,7 @@ export class ChannelEngine {
   #state: ChannelState = 'opening';
   #host: ChannelHost;
   #handler: ChannelHandler;
-  /** The request on the wire, waiting for its answer. */
+  /** The request on the wire, waiting for its reply. */
   #awaiting: QueueEntry | undefined;
   /** Entries not yet sent, in call order. */
   #queue: QueueEntry[] = [];
@@ -183,7 +183,7 @@ export class ChannelEngine {
     return this.#closeError;
   }
 
-  /** Sends `channel.open`; `pending` resolves once the broker answers with `channel.open-ok`. */
+  /** Sends `channel.open`; `pending` resolves once the broker replies with `channel.open-ok`. */
   open(pending: Pending<void>): void {
     this.#enqueue(new ChannelOpen(), ChannelOpen.id, ChannelOpen.responses, pending, () => {
       this.#state = 'open';
@@ -191,8 +191,8 @@ export class ChannelEngine {
   }
 
   /**
-   * Sends a method that the broker answers and resolves `pending` with the answer. With the
-   * method's no-wait flag set, nothing answers, so `pending` resolves once the frame is sent.
+   * Sends a method that the broker replies to and resolves `pending` with the reply. With the
+   * method's no-wait flag set, no reply comes, so `pending` resolves once the frame is sent.
    */
   request<T extends AnyMethod>(method: AnyMethod, pending: Pending<T>): void {
     this.#assertUsable();
