@@ -95,10 +95,13 @@ interface IncomingContent {
   properties: DecodedBasicProperties | undefined;
   bodySize: number;
   /**
-   * Body frame payloads received so far. They are joined only once the body is complete, so a
-   * broker that announces a large body but sends little makes the client hold only what it sent.
+   * Body frame payloads received so far, kept until a quarter of the body has arrived. Only then
+   * is the whole body allocated, so a broker that announces a large body but sends little makes
+   * the client hold at most four times what it sent.
    */
   parts: Uint8Array[];
+  /** The body being assembled, once a quarter of it has arrived. */
+  body: Uint8Array | undefined;
   received: number;
 }
 
@@ -428,7 +431,7 @@ export class ChannelEngine {
       case MethodId.BasicDeliver:
       case MethodId.BasicReturn:
       case MethodId.BasicGetOk:
-        this.#content = { method, properties: undefined, bodySize: 0, parts: [], received: 0 };
+        this.#content = { method, properties: undefined, bodySize: 0, parts: [], body: undefined, received: 0 };
         return;
       case MethodId.BasicAck:
         this.#handleConfirm(method.deliveryTag, method.multiple, true);
@@ -518,9 +521,17 @@ export class ChannelEngine {
       this.#completeContent(content, payload);
       return;
     }
-    content.parts.push(payload);
+    if (content.body !== undefined) {
+      content.body.set(payload, content.received);
+    } else if (received * 4 >= content.bodySize) {
+      content.parts.push(payload);
+      content.body = joinParts(content.parts, content.bodySize);
+      content.parts = [];
+    } else {
+      content.parts.push(payload);
+    }
     content.received = received;
-    if (received === content.bodySize) this.#completeContent(content, joinParts(content.parts, received));
+    if (received === content.bodySize) this.#completeContent(content, content.body!);
   }
 
   #completeContent(content: IncomingContent, body: Uint8Array): void {
