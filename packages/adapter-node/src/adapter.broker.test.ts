@@ -641,7 +641,7 @@ describe('backpressure', () => {
     const peak = await publishAndMeasure(connection, channel, queue, body, 300);
 
     // NOTE: how close the peak comes to the mark depends on how fast the kernel and the broker
-    // take the bytes, so only the bound is checked; on a loaded machine it is usually reached.
+    // take the bytes, so only the bound is checked. On a loaded machine it is usually reached.
     expect(peak).toBeLessThanOrEqual(HIGH_WATER_MARK + DEFAULT_FLUSH_THRESHOLD + body.length + FRAMING_ALLOWANCE);
   });
 });

@@ -349,7 +349,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * Asks the broker to pause (`false`) or resume (`true`) deliveries on this channel
    * (`channel.flow`); resolves with the state the broker confirms.
    *
-   * NOTE: RabbitMQ 3.10 supports only `true`: it answers `false` by closing the whole
+   * NOTE: RabbitMQ 3.10 supports only `true`. It responds to `false` by closing the whole
    * connection with 540 NOT_IMPLEMENTED.
    */
   async flow(active: boolean): Promise<boolean> {

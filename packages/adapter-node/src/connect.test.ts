@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 /**
- * Starts a TCP server on 127.0.0.1 that answers each connection with `reply`. It reads and
+ * Starts a TCP server on 127.0.0.1 that handles each connection with `reply`. It reads and
  * discards what the client sends, so it sees the client's end and `close()` can finish.
  */
 async function listen(reply: (socket: Socket) => void): Promise<number> {

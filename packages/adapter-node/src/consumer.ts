@@ -17,8 +17,8 @@ export interface ConsumerEvents {
 
 /**
  * A consumer started by `channel.basicConsume`. Without a callback, read it with
- * `for await (const message of consumer)`; the loop ends when the consumer is cancelled or its
- * channel is closed by the client, and throws the error when the broker closes the channel.
+ * `for await (const message of consumer)`. The loop ends when the consumer is cancelled or its
+ * channel is closed by the client, and it throws the error when the broker closes the channel.
  * When the broker cancels the consumer, it emits `cancel` and `cancelledByBroker` becomes true.
  *
  * NOTE: messages wait in memory until the loop reads them; set a prefetch count with

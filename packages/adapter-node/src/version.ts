@@ -1,2 +1,4 @@
+import packageJson from '../package.json';
+
 /** Client product name and version, sent to the broker in the connection's client properties. */
-export const PRODUCT = { name: 'Warren', version: '0.0.0' };
+export const PRODUCT = { name: 'Warren', version: packageJson.version };

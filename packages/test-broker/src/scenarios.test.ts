@@ -5,6 +5,7 @@
  * `uncaughtException`.
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { type ConnectOptions, type Connection, connect } from '@warren/adapter-node';
 import {
@@ -605,5 +606,11 @@ describe('broker notifications', () => {
     await connection.close();
     // afterEach fails the test if a rejection went unhandled.
   });
-});
 
+  test('client properties carry the package version', async () => {
+    const { handshake } = await openConnection();
+    const packageJson = JSON.parse(readFileSync(new URL('../../adapter-node/package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(handshake.startOk.clientProperties.product).toBe('Warren');
+    expect(handshake.startOk.clientProperties.version).toBe(packageJson.version);
+  });
+});

@@ -22,7 +22,7 @@ function viewOf(buffer: ArrayBufferLike): DataView {
 /**
  * Reads AMQP wire types from one frame payload.
  *
- * Every read checks that the payload holds the bytes it needs and throws a `FrameError` with
+ * Every read checks that the payload contains the bytes it needs and throws a `FrameError` with
  * code `FRAME_TRUNCATED` otherwise, so a hostile length can never read past the payload.
  * Byte strings are returned as views of the payload, not copies.
  */

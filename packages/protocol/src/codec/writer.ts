@@ -14,7 +14,7 @@ const textEncoder = new TextEncoder();
  * How it works: `begin()` marks the start of a message, the typed writes append to the slab,
  * and `finish()` returns the bytes written since `begin()` as a subarray, so encoding allocates
  * only when a slab fills up. A returned view stays valid after later writes, because the writer
- * never writes over bytes it has handed out; a full slab is replaced, not reused. A write that
+ * never writes over bytes it has handed out. A full slab is replaced, not reused. A write that
  * throws leaves nothing behind: the next `begin()` starts at the end of the last finished message.
  */
 export class Writer {
@@ -215,7 +215,9 @@ function outOfRange(value: unknown, type: string, field: string | undefined): In
 }
 
 function wrongType(value: unknown, expected: string, field: string | undefined): InvalidArgumentError {
-  const actual = value === null ? 'null' : typeof value === 'string' ? `string "${value.slice(0, 32)}"` : typeof value;
+  let actual: string = typeof value;
+  if (value === null) actual = 'null';
+  else if (typeof value === 'string') actual = `string "${value.slice(0, 32)}"`;
   return new InvalidArgumentError(`${prefix(field)}expected ${expected}, got ${actual}`, 'VALUE_TYPE_INVALID');
 }
 

@@ -34,6 +34,7 @@ import {
   methodName,
 } from '../generated/methods.js';
 import { type BasicProperties, type DecodedBasicProperties, readBasicProperties } from '../generated/properties.js';
+import { failedMethodPrefix } from './close-reason.js';
 import type { Message, ReturnedMessage } from './message.js';
 
 /** Callbacks of a request that the broker replies to, such as `queue.declare`. */
@@ -297,7 +298,7 @@ export class ChannelEngine {
     this.#pump();
   }
 
-  /** Sends a method that the broker does not answer, such as `basic.recover-async`. */
+  /** Sends a method that gets no reply from the broker, such as `basic.recover-async`. */
   send(method: AnyMethod): void {
     this.#assertUsable();
     const info = method.constructor as unknown as { id: number };
@@ -361,7 +362,7 @@ export class ChannelEngine {
 
   /**
    * Closes the channel. Requests still waiting reject with a `CHANNEL_CLOSED` error, and
-   * `pending` resolves once the broker answers with `channel.close-ok`.
+   * `pending` resolves once the broker replies with `channel.close-ok`.
    */
   close(pending: Pending<void>): void {
     if (this.#state === 'closed') {
@@ -382,8 +383,8 @@ export class ChannelEngine {
     this.#closeError = error;
     // The rest of a delivery under way will be discarded, so forget its start too.
     this.#content = undefined;
-    // The spec lets a peer discard what arrives after it sent close, so requests not yet
-    // answered can no longer complete.
+    // The spec lets a peer discard what arrives after it sent close, so requests without a
+    // reply yet can no longer complete.
     this.#rejectQueue(error);
     this.#rejectHeld(error);
     this.#closeWaiters.push(pending);
@@ -674,7 +675,7 @@ export class ChannelEngine {
     // When both sides sent close at once, RabbitMQ still answers the client's close with
     // close-ok, so the id stays reserved until that arrives.
     this.#awaitingStrayCloseOk = this.#state === 'closing';
-    const failed = method.classId === 0 ? '' : `${methodName((method.classId << 16) | method.methodId)}: `;
+    const failed = failedMethodPrefix(method);
     const error = new ChannelClosedByBrokerError(`${failed}${method.replyText}`, {
       code: 'CHANNEL_CLOSED_BY_BROKER',
       source: 'broker',
@@ -771,8 +772,9 @@ export class ChannelEngine {
 
   /**
    * Sends frames that expect no reply, or queues them while a request awaits its reply or waits
-   * to be sent; `pending` resolves once they are sent. Waiting behind a request on the wire
-   * matters for `tx.commit`, during which RabbitMQ closes the connection on any other method.
+   * to be sent. `pending` resolves once they are sent. Waiting behind a request on the wire
+   * matters for `tx.commit`, because RabbitMQ closes the connection on any other method that
+   * arrives before it replies.
    */
   #sendOrQueue(chunks: Uint8Array[], methodId: number, pending?: Pending<void>): void {
     if (this.#queue.length === 0 && this.#awaiting === undefined) {

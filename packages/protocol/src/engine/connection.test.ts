@@ -404,7 +404,7 @@ describe('close races', () => {
     expect(broker.takeMethods().map((method) => method.id)).toEqual([MethodId.ChannelClose, MethodId.ChannelCloseOk]);
     expect(closed.result.settled).toBe(1);
 
-    // RabbitMQ answers the client's close even after sending its own.
+    // RabbitMQ replies to the client's close even after sending its own.
     const next = recorder<ChannelEngine>();
     expect(() => broker.engine.openChannel({}, next.pending)).toThrow(/all 1 channels/);
     broker.send(1, new ChannelCloseOk());
@@ -454,7 +454,7 @@ describe('channels', () => {
     broker.send(1, new QueueDeclareOk('a', 3, 0));
     expect(first.result.value).toMatchObject({ queue: 'a', messageCount: 3 });
     expect(broker.takeMethods()).toMatchObject([{ id: MethodId.QueueDeclare, queue: 'b' }]);
-    // The ack waits until the request before it is answered, so the broker sees the calls in order.
+    // The ack waits for the reply to the request before it, so the broker receives the calls in order.
     broker.send(1, new QueueDeclareOk('b', 0, 0));
     expect(second.result.value).toMatchObject({ queue: 'b' });
     expect(broker.takeMethods()).toMatchObject([{ id: MethodId.BasicAck, deliveryTag: 5 }]);

@@ -29,6 +29,7 @@ import {
   methodName,
 } from '../generated/methods.js';
 import { type ChannelHandler, ChannelEngine, type ChannelHost, type Pending } from './channel.js';
+import { failedMethodPrefix } from './close-reason.js';
 import type { SaslMechanism } from './sasl.js';
 import { type TuneParameters, negotiateTune } from './tune.js';
 
@@ -334,7 +335,7 @@ export class ConnectionEngine implements ChannelHost {
   transportClosed(cause?: unknown): void {
     if (this.#state === 'closed') return;
     if (this.#state === 'closing') {
-      this.#finish(this.#closeError!, this.#closeError!.source === 'client' ? undefined : this.#closeError);
+      this.#finishClose();
       return;
     }
     const error = transportClosedError(this.#state, cause);
@@ -412,7 +413,7 @@ export class ConnectionEngine implements ChannelHost {
         return;
       case MethodId.ConnectionCloseOk:
         this.#expectState('closing', method);
-        this.#finish(this.#closeError!, this.#closeError!.source === 'client' ? undefined : this.#closeError);
+        this.#finishClose();
         return;
       case MethodId.ConnectionBlocked:
         this.#blocked = true;
@@ -510,6 +511,11 @@ export class ConnectionEngine implements ChannelHost {
       this.#nextCheckAt = this.#closeDeadline;
       return;
     }
+    this.#finishClose();
+  }
+
+  /** Ends a close under way, reporting no error when the client asked for it. */
+  #finishClose(): void {
     const error = this.#closeError!;
     this.#finish(error, error.source === 'client' ? undefined : error);
   }
@@ -607,7 +613,7 @@ function validateOptions(options: ConnectionEngineOptions): void {
 
 /** Builds the error for a `connection.close` from the broker, naming the likely cause during the handshake. */
 function brokerCloseError(state: ConnectionState, method: Extract<AnyMethod, { id: typeof MethodId.ConnectionClose }>): ConnectionError {
-  const failed = method.classId === 0 ? '' : `${methodName((method.classId << 16) | method.methodId)}: `;
+  const failed = failedMethodPrefix(method);
   const options = {
     source: 'broker',
     replyCode: method.replyCode,

@@ -4,9 +4,9 @@ import { Writer } from '../codec/writer.js';
 /**
  * SASL mechanisms for `connection.start-ok` and `connection.secure`.
  *
- * The broker lists the mechanisms it accepts in `connection.start`; the client picks one and
+ * The broker lists the mechanisms it accepts in `connection.start`, and the client picks one and
  * sends its initial response. A broker may follow with `connection.secure` challenges, which the
- * mechanism answers through `challenge()`.
+ * mechanism responds to through `challenge()`.
  *
  * A mechanism may be used for several connections, such as the attempts of one `connect()` over
  * several endpoints, so it should not keep state from one handshake to the next.
@@ -16,7 +16,7 @@ export interface SaslMechanism {
   readonly name: string;
   /** Returns the initial response sent in `connection.start-ok`. */
   initialResponse(): Uint8Array;
-  /** Returns the answer to a `connection.secure` challenge. */
+  /** Returns the response to a `connection.secure` challenge. */
   challenge?(challenge: Uint8Array): Uint8Array;
 }
 

@@ -27,7 +27,7 @@ const FRAME_MAX_LIMIT = 4294967295;
  * Computes the `connection.tune-ok` values from the broker's proposal and the client's request.
  *
  * For `channelMax` and `frameMax` the smaller limit wins, and a broker value of 0 means that the
- * broker sets no limit, so the client never answers 0 or more than the broker allows. The
+ * broker sets no limit, so the client never sends 0 or more than the broker allows. The
  * heartbeat is the broker's value unless the client asks for one: 0 disables heartbeats, and a
  * nonzero request is capped by a nonzero broker value.
  *
