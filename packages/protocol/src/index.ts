@@ -18,6 +18,8 @@ export {
   type ErrorSource,
 } from './errors.js';
 export { Writer } from './codec/writer.js';
+export { decodeBasicPropertiesBytes, encodeBasicPropertiesBytes } from './codec/properties-bytes.js';
+export { errorFromRecord, errorToRecord, type ErrorRecord } from './error-record.js';
 export { Reader, decodeUtf8 } from './codec/reader.js';
 export {
   Decimal,
