@@ -8,6 +8,8 @@ const alias = {
   '@warren/protocol': source('./packages/protocol/src/index.ts'),
   '@warren/adapter-node': source('./packages/adapter-node/src/index.ts'),
   '@warren/test-broker': source('./packages/test-broker/src/index.ts'),
+  // The blocking adapter starts its I/O thread from a built file, so its tests use the build.
+  '@warren/adapter-blocking': source('./packages/adapter-blocking/dist/index.js'),
 };
 
 // Broker tests that raise a memory alarm block publishing for every connection on the broker,

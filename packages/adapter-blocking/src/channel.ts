@@ -1,0 +1,592 @@
+import type { MessagePort } from 'node:worker_threads';
+import type {
+  ExchangeDeclareOptions,
+  Message,
+  QueueDeclareOptions,
+  QueueDeclareResult,
+  QueueDeleteOptions,
+  ReturnedMessage,
+} from '@warren/adapter-node';
+import {
+  type AmqpError,
+  type BasicProperties,
+  ChannelClosedByClientError,
+  ChannelError,
+  decodeBasicPropertiesBytes,
+  encodeBasicPropertiesBytes,
+  type FieldTable,
+  InvalidArgumentError,
+} from '@warren/protocol';
+import type { BlockingConnection } from './connection.js';
+import { secondsToMs } from './scheduler.js';
+import type { MessageRecord, ReturnedRecord } from './wire.js';
+
+/** Called with each message of a `basicConsume` consumer. */
+export type OnMessageCallback = (message: Message, channel: BlockingChannel) => void;
+
+export interface BasicConsumeOptions {
+  /** Whether the broker considers messages acknowledged once sent. Default: false. */
+  autoAck?: boolean;
+  exclusive?: boolean;
+  /** Consumer tag; by default the broker generates one. */
+  consumerTag?: string;
+  arguments?: FieldTable;
+}
+
+export interface ConsumeOptions {
+  /** Seconds without a message after which the generator yields `null`; by default it waits forever. */
+  inactivityTimeout?: number;
+  autoAck?: boolean;
+  exclusive?: boolean;
+  arguments?: FieldTable;
+}
+
+export interface BasicQosOptions {
+  /** Maximum unacknowledged messages; 0, the default, means no limit. */
+  prefetchCount?: number;
+  /** Maximum unacknowledged bytes; RabbitMQ supports only 0, meaning no limit. */
+  prefetchSize?: number;
+  /** Whether the limit applies to the whole channel (RabbitMQ) instead of each new consumer. */
+  global?: boolean;
+}
+
+export interface BasicPublishOptions {
+  /** Ask the broker to return the message when no queue receives it. */
+  mandatory?: boolean;
+}
+
+interface ConsumerState {
+  tag: string;
+  /** The consumer of the `consume` generator, which pulls its messages instead of a callback. */
+  generator: boolean;
+  onMessage: OnMessageCallback | undefined;
+  autoAck: boolean;
+  /** Messages received and not yet dispatched or yielded. */
+  pending: MessageRecord[];
+  /** Set once the broker cancelled the consumer or the client's cancel completed. */
+  ended: boolean;
+  /** Key of the `consume` arguments, to tell a resumed generator from a different one. */
+  generatorKey?: string;
+}
+
+const textEncoder = new TextEncoder();
+
+/**
+ * A channel of a `BlockingConnection`, in the shape of Pika's `BlockingChannel`. Methods that
+ * the broker replies to block until the reply and return it; errors are thrown.
+ *
+ * Consumer callbacks, return callbacks and cancel callbacks run only while the connection
+ * dispatches: in `processDataEvents`, `sleep`, `startConsuming` and the `consume` generator.
+ */
+export class BlockingChannel {
+  readonly #connection: BlockingConnection;
+  /** The channel number on the connection. */
+  readonly channelNumber: number;
+  #closed = false;
+  #closeError: AmqpError | undefined;
+  /** The failure of a pipelined request, thrown by the next method called on this channel. */
+  #deferredError: AmqpError | undefined;
+  #confirmMode = false;
+  readonly #consumers = new Map<string, ConsumerState>();
+  /** Deliveries that arrived before the reply that names their consumer, by consumer tag. */
+  readonly #early = new Map<string, MessageRecord[]>();
+  #generator: ConsumerState | undefined;
+  readonly #returnCallbacks: ((message: ReturnedMessage, channel: BlockingChannel) => void)[] = [];
+  readonly #cancelCallbacks: ((consumerTag: string) => void)[] = [];
+
+  /** @internal Use `connection.channel()`. */
+  constructor(connection: BlockingConnection, channelNumber: number) {
+    this.#connection = connection;
+    this.channelNumber = channelNumber;
+  }
+
+  /** The connection this channel belongs to. */
+  get connection(): BlockingConnection {
+    return this.#connection;
+  }
+
+  get isOpen(): boolean {
+    return !this.#closed;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Tags of the active consumers, including the `consume` generator's. */
+  get consumerTags(): string[] {
+    return [...this.#consumers.keys()];
+  }
+
+  /** Closes the channel. Closing a closed channel does nothing. */
+  close(): void {
+    if (this.#closed) return;
+
+    this.#call('close', []);
+    this.receiveClose(undefined);
+  }
+
+  exchangeDeclare(exchange: string, type = 'direct', options: ExchangeDeclareOptions = {}): void {
+    this.#call('exchangeDeclare', [exchange, type, options]);
+  }
+
+  exchangeDelete(exchange: string, options: { ifUnused?: boolean } = {}): void {
+    this.#call('exchangeDelete', [exchange, options]);
+  }
+
+  exchangeBind(destination: string, source: string, routingKey = '', args: FieldTable = {}): void {
+    this.#call('exchangeBind', [destination, source, routingKey, args]);
+  }
+
+  exchangeUnbind(destination: string, source: string, routingKey = '', args: FieldTable = {}): void {
+    this.#call('exchangeUnbind', [destination, source, routingKey, args]);
+  }
+
+  /** Declares a queue; an empty name asks the broker to generate one, returned in `queue`. */
+  queueDeclare(queue = '', options: QueueDeclareOptions = {}): QueueDeclareResult {
+    return this.#call('queueDeclare', [queue, options]) as QueueDeclareResult;
+  }
+
+  queueBind(queue: string, exchange: string, routingKey = '', args: FieldTable = {}): void {
+    this.#call('queueBind', [queue, exchange, routingKey, args]);
+  }
+
+  queueUnbind(queue: string, exchange: string, routingKey = '', args: FieldTable = {}): void {
+    this.#call('queueUnbind', [queue, exchange, routingKey, args]);
+  }
+
+  /** Removes every ready message from the queue; returns how many it removed. */
+  queuePurge(queue: string): number {
+    return this.#call('queuePurge', [queue]) as number;
+  }
+
+  /** Deletes the queue; returns how many messages it held. */
+  queueDelete(queue: string, options: QueueDeleteOptions = {}): number {
+    return this.#call('queueDelete', [queue, options]) as number;
+  }
+
+  /** Starts using transactions on this channel (`tx.select`). */
+  txSelect(): void {
+    this.#call('txSelect', []);
+  }
+
+  /** Commits the messages published and acknowledged since the last commit. */
+  txCommit(): void {
+    this.#call('txCommit', []);
+  }
+
+  /** Discards the messages published and acknowledged since the last commit. */
+  txRollback(): void {
+    this.#call('txRollback', []);
+  }
+
+  /** Limits the unacknowledged messages that the broker sends (`basic.qos`). */
+  basicQos(options: BasicQosOptions = {}): void {
+    const { prefetchCount = 0, prefetchSize = 0, global = false } = options;
+    this.#call('basicQos', [prefetchCount, { prefetchSize, global }]);
+  }
+
+  /**
+   * Asks the broker to pause (`false`) or resume (`true`) deliveries on this channel; returns
+   * the state the broker confirms.
+   *
+   * NOTE: RabbitMQ 3.10 supports only `true`; it answers `false` by closing the connection.
+   */
+  flow(active: boolean): boolean {
+    return this.#call('flow', [active]) as boolean;
+  }
+
+  /**
+   * Puts the channel in publisher confirm mode. From then on `basicPublish` returns only once
+   * the broker has acked the message.
+   */
+  confirmDelivery(): void {
+    this.#call('confirmSelect', []);
+    this.#confirmMode = true;
+  }
+
+  /**
+   * Publishes a message. A string body is sent as UTF-8; the body is copied, so the caller may
+   * change it afterwards, except a body in a `SharedArrayBuffer`, which the I/O thread reads in
+   * place and which must not change until the next call on this connection.
+   *
+   * Without confirms it returns once the message is queued for the I/O thread, which writes
+   * messages in call order; it blocks while more than 1 MiB of messages wait to be written, and
+   * while the broker blocks the connection. A failure to send is thrown by the next call on
+   * this channel. After `confirmDelivery()` it returns once the broker acks the message.
+   *
+   * @throws InvalidArgumentError when the body or a property cannot be encoded, before anything
+   *   is sent; NackError when the broker nacks the message and UnroutableError when it returns a
+   *   `mandatory` message, both in confirm mode; the channel's or connection's close error.
+   */
+  basicPublish(
+    exchange: string,
+    routingKey: string,
+    body: Uint8Array | string,
+    properties: BasicProperties = {},
+    options: BasicPublishOptions = {},
+  ): void {
+    this.#throwIfUnusable();
+    const deliveryMode = properties.deliveryMode;
+    if (deliveryMode !== undefined && deliveryMode !== 1 && deliveryMode !== 2) {
+      throw new InvalidArgumentError(
+        `basic.publish property deliveryMode: expected 1 (transient) or 2 (persistent), got ${String(deliveryMode)}`,
+        'VALUE_OUT_OF_RANGE',
+      );
+    }
+    const encodedProperties = encodeBasicPropertiesBytes(properties);
+    const bytes = bodyBytes(body);
+    const transfer: ArrayBuffer[] = [encodedProperties.buffer as ArrayBuffer];
+    if (bytes.buffer instanceof ArrayBuffer) transfer.push(bytes.buffer);
+
+    const request = {
+      kind: 'publish' as const,
+      channel: this.channelNumber,
+      exchange,
+      routingKey,
+      mandatory: options.mandatory ?? false,
+      properties: encodedProperties,
+      body: bytes,
+    };
+    if (!this.#confirmMode) {
+      this.#connection.postPublish(request, transfer, bytes.length);
+      return;
+    }
+    const id = this.#connection.nextRequestId();
+    this.#connection.post({ ...request, id }, transfer);
+    this.#connection.waitForReply(id);
+  }
+
+  /** Fetches one message (`basic.get`); returns null when the queue is empty. */
+  basicGet(queue: string, options: { autoAck?: boolean } = {}): Message | null {
+    const record = this.#call('basicGet', [queue, { noAck: options.autoAck ?? false }]) as MessageRecord | null;
+    return record === null ? null : toMessage(record);
+  }
+
+  /**
+   * Starts a consumer whose messages go to `onMessage` when the connection dispatches, such as
+   * in `startConsuming()`. Returns the consumer tag.
+   */
+  basicConsume(queue: string, onMessage: OnMessageCallback, options: BasicConsumeOptions = {}): string {
+    if (typeof onMessage !== 'function') {
+      throw new InvalidArgumentError('basicConsume: onMessage must be a function', 'VALUE_TYPE_INVALID');
+    }
+    return this.#startConsumer(queue, options, false, onMessage).tag;
+  }
+
+  /**
+   * Cancels a consumer. For an `autoAck` consumer it returns the messages received but not yet
+   * dispatched, which would otherwise be lost; for a manual-ack consumer it requeues them with
+   * `basic.nack` and returns an empty list.
+   */
+  basicCancel(consumerTag: string): Message[] {
+    const consumer = this.#consumers.get(consumerTag);
+    this.#call('basicCancel', [consumerTag]);
+    if (consumer === undefined) return [];
+    const pending = this.#endConsumer(consumer);
+    return consumer.autoAck ? pending.map(toMessage) : [];
+  }
+
+  /**
+   * Dispatches messages to the `basicConsume` callbacks of this channel until none is left,
+   * because each was cancelled with `stopConsuming()` or `basicCancel()`, or by the broker.
+   *
+   * @throws ChannelError `REENTRANT_CALL` when called from a callback; the close error of the
+   *   channel or connection when either closes; whatever a callback throws.
+   */
+  startConsuming(): void {
+    if (this.#connection.dispatching) {
+      throw new ChannelError('startConsuming cannot be called from a callback; return from the callback instead', {
+        code: 'REENTRANT_CALL',
+        source: 'client',
+      });
+    }
+    for (;;) {
+      if (!this.#hasCallbackConsumers()) {
+        // Run what the last events queued, such as the callbacks of a broker's cancel.
+        this.#connection.processDataEvents(0);
+        return;
+      }
+      this.#throwIfUnusable();
+      this.#connection.processDataEvents();
+    }
+  }
+
+  /**
+   * Cancels the consumer `consumerTag`, or without it every consumer of this channel, which
+   * ends `startConsuming()` once the current callback returns.
+   */
+  stopConsuming(consumerTag?: string): void {
+    if (consumerTag !== undefined) {
+      this.basicCancel(consumerTag);
+      return;
+    }
+    for (const consumer of [...this.#consumers.values()]) {
+      if (consumer.generator) {
+        this.cancel();
+      } else {
+        this.basicCancel(consumer.tag);
+      }
+    }
+  }
+
+  /**
+   * Consumes `queue` as a generator: it yields each message, and `null` after each
+   * `inactivityTimeout` seconds without one. While it waits, the connection dispatches other
+   * events. Leaving the loop keeps the consumer; a later call with the same arguments resumes
+   * it, and `cancel()` ends it.
+   *
+   * @throws ChannelError `CONSUMER_ARGUMENTS_DIFFER` when a generator with other arguments is
+   *   active on this channel; the close error of the channel or connection when either closes.
+   */
+  *consume(queue: string, options: ConsumeOptions = {}): Generator<Message | null, void, undefined> {
+    const { inactivityTimeout, ...consumeOptions } = options;
+    const timeoutMs = inactivityTimeout === undefined ? undefined : secondsToMs(inactivityTimeout, 'inactivityTimeout');
+    const consumer = this.#generatorFor(queue, consumeOptions);
+
+    for (;;) {
+      const record = consumer.pending.shift();
+      if (record !== undefined) {
+        yield toMessage(record);
+        continue;
+      }
+      if (consumer.ended) return;
+      this.#throwIfUnusable();
+
+      const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+      const ready = this.#connection.pumpUntil(() => consumer.pending.length > 0 || consumer.ended || this.#closed, deadline);
+      this.#throwIfUnusable();
+      if (!ready) yield null;
+    }
+  }
+
+  /**
+   * Cancels the consumer of the `consume` generator. Messages it received but did not yield are
+   * requeued, or with `autoAck` discarded. Returns how many that was; 0 when no generator runs.
+   */
+  cancel(): number {
+    const consumer = this.#generator;
+    if (consumer === undefined) return 0;
+
+    if (!consumer.ended && !this.#closed) this.#call('basicCancel', [consumer.tag]);
+    return this.#endConsumer(consumer).length;
+  }
+
+  /**
+   * Number of messages that the `consume` generator can yield without waiting.
+   */
+  getWaitingMessageCount(): number {
+    this.#connection.pumpUntil(() => true, 0);
+    return this.#generator?.pending.length ?? 0;
+  }
+
+  /** Acknowledges a message, or with `multiple` every message up to it. */
+  basicAck(deliveryTag: number, multiple = false): void {
+    this.#send('basicAck', [deliveryTag, multiple]);
+  }
+
+  /** Rejects a message, or with `multiple` every message up to it; by default it is requeued. */
+  basicNack(deliveryTag: number, multiple = false, requeue = true): void {
+    this.#send('basicNack', [deliveryTag, multiple, requeue]);
+  }
+
+  /** Rejects one message; by default it is requeued. */
+  basicReject(deliveryTag: number, requeue = true): void {
+    this.#send('basicReject', [deliveryTag, requeue]);
+  }
+
+  /**
+   * Asks the broker to redeliver every unacknowledged message on this channel (`basic.recover`).
+   *
+   * NOTE: RabbitMQ 3.10 supports only `requeue` true; it answers false by closing the connection.
+   */
+  basicRecover(requeue = true): void {
+    this.#call('basicRecover', [requeue]);
+  }
+
+  /** Calls `callback(consumerTag)` when the broker cancels a consumer of this channel. */
+  addOnCancelCallback(callback: (consumerTag: string) => void): void {
+    this.#cancelCallbacks.push(callback);
+  }
+
+  /** Calls `callback(message, channel)` for each `mandatory` message that the broker returns, outside confirm mode. */
+  addOnReturnCallback(callback: (message: ReturnedMessage, channel: BlockingChannel) => void): void {
+    this.#returnCallbacks.push(callback);
+  }
+
+  /**
+   * Creates a handle that a `worker_threads` Worker uses to ack, nack, reject and publish on
+   * this channel: transfer the returned port to it, and wrap it there in a `ChannelHandle`.
+   * Its requests go straight to the I/O thread, in the order the worker sends them.
+   */
+  createHandle(): MessagePort {
+    return this.#call('createHandle', []) as MessagePort;
+  }
+
+  /** @internal Takes in a delivery from the I/O thread. */
+  receive(record: MessageRecord): void {
+    const tag = record.consumerTag ?? '';
+    const consumer = this.#consumers.get(tag);
+    if (consumer === undefined) {
+      const early = this.#early.get(tag);
+      if (early === undefined) {
+        this.#early.set(tag, [record]);
+      } else {
+        early.push(record);
+      }
+      this.#connection.enqueue(() => this.#dispatchOne(tag));
+      return;
+    }
+    consumer.pending.push(record);
+    if (!consumer.generator) this.#connection.enqueue(() => this.#dispatchOne(tag));
+  }
+
+  /** @internal Takes in the broker's cancel of a consumer. */
+  receiveCancel(consumerTag: string): void {
+    const consumer = this.#consumers.get(consumerTag);
+    if (consumer === undefined) return;
+
+    consumer.ended = true;
+    this.#consumers.delete(consumerTag);
+    for (const callback of this.#cancelCallbacks) this.#connection.enqueue(() => callback(consumerTag));
+  }
+
+  /** @internal Takes in a returned message. */
+  receiveReturn(record: ReturnedRecord): void {
+    // In confirm mode the publish itself throws UnroutableError instead.
+    if (this.#confirmMode) return;
+
+    for (const callback of this.#returnCallbacks) {
+      this.#connection.enqueue(() => callback(toReturnedMessage(record), this));
+    }
+  }
+
+  /** @internal Marks the channel closed; `error` is undefined when the client closed it. */
+  receiveClose(error: AmqpError | undefined): void {
+    if (this.#closed) return;
+
+    this.#closed = true;
+    this.#closeError = error;
+    for (const consumer of this.#consumers.values()) consumer.ended = true;
+    this.#connection.forget(this.channelNumber);
+  }
+
+  /** @internal Records the failure of a pipelined request, for the next call to throw. */
+  receiveFailure(error: AmqpError): void {
+    this.#deferredError ??= error;
+  }
+
+  #startConsumer(queue: string, options: BasicConsumeOptions, generator: boolean, onMessage?: OnMessageCallback): ConsumerState {
+    const autoAck = options.autoAck ?? false;
+    const tag = this.#call('basicConsume', [
+      queue,
+      {
+        noAck: autoAck,
+        exclusive: options.exclusive ?? false,
+        ...(options.consumerTag !== undefined && { consumerTag: options.consumerTag }),
+        ...(options.arguments !== undefined && { arguments: options.arguments }),
+      },
+    ]) as string;
+
+    const consumer: ConsumerState = { tag, generator, onMessage, autoAck, pending: this.#early.get(tag) ?? [], ended: false };
+    this.#early.delete(tag);
+    this.#consumers.set(tag, consumer);
+    return consumer;
+  }
+
+  #generatorFor(queue: string, options: Omit<ConsumeOptions, 'inactivityTimeout'>): ConsumerState {
+    const key = JSON.stringify([queue, options.autoAck ?? false, options.exclusive ?? false, options.arguments ?? {}], (_, value: unknown) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
+    const current = this.#generator;
+    if (current !== undefined && !current.ended) {
+      if (current.generatorKey === key) return current;
+      throw new ChannelError(
+        `channel ${this.channelNumber} already runs a consume generator with other arguments; call cancel() before consuming ${queue}`,
+        { code: 'CONSUMER_ARGUMENTS_DIFFER', source: 'client' },
+      );
+    }
+    const consumer = this.#startConsumer(queue, options, true);
+    consumer.generatorKey = key;
+    this.#generator = consumer;
+    return consumer;
+  }
+
+  /** Forgets a cancelled consumer; requeues its undelivered messages unless `autoAck`, and returns them. */
+  #endConsumer(consumer: ConsumerState): MessageRecord[] {
+    consumer.ended = true;
+    this.#consumers.delete(consumer.tag);
+    if (this.#generator === consumer) this.#generator = undefined;
+
+    const pending = consumer.pending.splice(0);
+    if (!consumer.autoAck && !this.#closed) {
+      for (const record of pending) this.#send('basicNack', [record.deliveryTag, false, true]);
+    }
+    return pending;
+  }
+
+  #dispatchOne(tag: string): void {
+    const consumer = this.#consumers.get(tag);
+    if (consumer === undefined || consumer.generator) return;
+
+    const record = consumer.pending.shift();
+    if (record !== undefined) consumer.onMessage!(toMessage(record), this);
+  }
+
+  #hasCallbackConsumers(): boolean {
+    for (const consumer of this.#consumers.values()) {
+      if (!consumer.generator) return true;
+    }
+    return false;
+  }
+
+  #call(method: string, args: unknown[]): unknown {
+    this.#throwIfUnusable();
+    return this.#connection.call(this.channelNumber, method, args);
+  }
+
+  #send(method: 'basicAck' | 'basicNack' | 'basicReject', args: unknown[]): void {
+    this.#throwIfUnusable();
+    this.#connection.post({ kind: 'send', channel: this.channelNumber, method, args });
+  }
+
+  #throwIfUnusable(): void {
+    this.#connection.throwIfClosed();
+    if (this.#closed) {
+      throw this.#closeError ?? new ChannelClosedByClientError(`channel ${this.channelNumber} is closed`, { code: 'CHANNEL_CLOSED', source: 'client' });
+    }
+    const deferred = this.#deferredError;
+    if (deferred !== undefined) {
+      this.#deferredError = undefined;
+      throw deferred;
+    }
+  }
+}
+
+function bodyBytes(body: Uint8Array | string): Uint8Array {
+  if (typeof body === 'string') return textEncoder.encode(body);
+  if (!(body instanceof Uint8Array)) {
+    throw new InvalidArgumentError(`basic.publish body: expected a Uint8Array, a Buffer or a string, got ${typeof body}`, 'VALUE_TYPE_INVALID');
+  }
+  // Shared memory crosses threads as it is; anything else is copied into a buffer to transfer.
+  if (body.buffer instanceof SharedArrayBuffer) return body;
+  return new Uint8Array(body);
+}
+
+function toMessage(record: MessageRecord): Message {
+  const { properties, body, ...fields } = record;
+  return {
+    ...fields,
+    properties: decodeBasicPropertiesBytes(properties),
+    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+  };
+}
+
+function toReturnedMessage(record: ReturnedRecord): ReturnedMessage {
+  const { properties, body, ...fields } = record;
+  return {
+    ...fields,
+    properties: decodeBasicPropertiesBytes(properties),
+    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Messages between the calling thread and the I/O worker.
+ *
+ * How it works: the calling thread posts requests on a `MessagePort` and the worker posts
+ * replies and events back on the same port. After each post to the calling thread, the worker
+ * increments `SIGNAL` in a shared `Int32Array` and wakes it with `Atomics.notify`, so the
+ * calling thread can sleep in `Atomics.wait` and then read the port synchronously with
+ * `receiveMessageOnPort`. Bodies and properties travel as transferred `ArrayBuffer`s, and
+ * errors as `ErrorRecord`s that rebuild the same class on the other side.
+ */
+import type { ErrorRecord } from '@warren/protocol';
+
+/** Index in the shared `Int32Array` of the counter that the worker bumps after each post. */
+export const SIGNAL = 0;
+/**
+ * Index of the bytes of pipelined publishes that the worker has handed to the socket, counted
+ * modulo 2^32 as the body length plus `PUBLISH_OVERHEAD` for each message.
+ */
+export const PUBLISHES_WRITTEN = 1;
+/** Bytes counted for a publish besides its body: frames, method and properties, an estimate. */
+export const PUBLISH_OVERHEAD = 256;
+/** Index of the flag that the worker sets to 1 once its module has loaded. */
+export const WORKER_STARTED = 2;
+/** Number of `Int32` slots in the shared state. */
+export const SHARED_SLOTS = 3;
+
+/** What the calling thread passes to the worker when it starts it. */
+export interface WorkerStart {
+  /** The connect target, with functions replaced by the flags below. */
+  target: unknown;
+  /** Whether to forward log lines, because the caller gave a logger. */
+  forwardLog: boolean;
+  /** Whether to forward frame trace lines, because the caller gave a trace callback. */
+  forwardTrace: boolean;
+  shared: Int32Array;
+}
+
+/** Target of a call: the connection, or a channel by its number. */
+export type CallTarget = 'connection' | number;
+
+/** A request that expects a reply. */
+export interface CallRequest {
+  kind: 'call';
+  id: number;
+  target: CallTarget;
+  method: string;
+  args: unknown[];
+}
+
+/** A request that expects no reply: an acknowledgement or another method without a response. */
+export interface SendRequest {
+  kind: 'send';
+  channel: number;
+  method: 'basicAck' | 'basicNack' | 'basicReject' | 'basicRecoverAsync';
+  args: unknown[];
+}
+
+/**
+ * A publish. Without `id` it is pipelined: no reply, and the worker counts it in
+ * `PUBLISHES_WRITTEN` once the socket has taken it. With `id`, the worker replies when the
+ * publish settles, which in confirm mode is the broker's ack.
+ */
+export interface PublishRequest {
+  kind: 'publish';
+  id?: number;
+  channel: number;
+  exchange: string;
+  routingKey: string;
+  mandatory: boolean;
+  /** Properties as encoded by `encodeBasicPropertiesBytes`. */
+  properties: Uint8Array;
+  body: Uint8Array;
+}
+
+export type Request = CallRequest | SendRequest | PublishRequest;
+
+/** The fields of a received message besides its body and properties. */
+export interface DeliveryFields {
+  deliveryTag: number;
+  redelivered: boolean;
+  exchange: string;
+  routingKey: string;
+  consumerTag?: string;
+  messageCount?: number;
+}
+
+/** A message as it crosses threads: properties encoded, body in a buffer of its own. */
+export interface MessageRecord extends DeliveryFields {
+  properties: Uint8Array;
+  body: Uint8Array;
+}
+
+/** A returned message as it crosses threads. */
+export interface ReturnedRecord {
+  replyCode: number;
+  replyText: string;
+  exchange: string;
+  routingKey: string;
+  properties: Uint8Array;
+  body: Uint8Array;
+}
+
+export type WorkerMessage =
+  | { kind: 'open'; serverProperties: unknown; tune: { heartbeat: number; frameMax: number; channelMax: number } }
+  | { kind: 'open-failed'; error: ErrorRecord }
+  | { kind: 'reply'; id: number; value?: unknown; error?: ErrorRecord }
+  | { kind: 'deliver'; channel: number; message: MessageRecord }
+  | { kind: 'cancel'; channel: number; consumerTag: string }
+  | { kind: 'return'; channel: number; message: ReturnedRecord }
+  | { kind: 'channel-close'; channel: number; error?: ErrorRecord }
+  | { kind: 'send-failed'; channel: number; error: ErrorRecord }
+  | { kind: 'close'; error?: ErrorRecord }
+  | { kind: 'blocked'; reason: string }
+  | { kind: 'unblocked' }
+  | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: Record<string, unknown> }
+  | { kind: 'trace'; direction: 'in' | 'out'; channel: number; description: string };
+
+/**
+ * Returns `bytes` when it spans the whole of an `ArrayBuffer`, and otherwise a copy in a new
+ * buffer of its exact size, so that transferring the result moves only these bytes. Use it
+ * only on memory that nothing else reads afterwards, such as a body received by the worker,
+ * because the transfer detaches it.
+ */
+export function wholeBuffer(bytes: Uint8Array): Uint8Array {
+  const spansBuffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  if (spansBuffer && bytes.buffer instanceof ArrayBuffer) return bytes;
+  return new Uint8Array(bytes);
+}
