@@ -73,8 +73,9 @@ export function errorToRecord(error: unknown, depth = 0): ErrorRecord {
     record.classId = error.classId;
     record.methodId = error.methodId;
     if (error instanceof UnroutableError) record.returned = error.returned;
-  } else if (typeof (error as { code?: unknown }).code === 'string') {
-    record.code = (error as { code: string }).code;
+  } else {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') record.code = code;
   }
   if (error.cause !== undefined && depth < MAX_CAUSE_DEPTH) record.cause = errorToRecord(error.cause, depth + 1);
   return record;
