@@ -5,9 +5,9 @@
 // Usage: node scripts/bootstrap.mjs MODE [ARGS...]
 //   demo     install, make sure a broker responds, build, then run the hello example
 //            (100000 messages of 100 bytes)
-//   test     install, make sure a broker responds, build, then run every Vitest project.
-//            ARGS go to `vitest run`.
-//   bench    install, make sure a broker responds, build, then run the benchmark
+//   test     install, make sure a broker responds and Pika is installed, build, then run every
+//            Vitest project. ARGS go to `vitest run`.
+//   bench    install, make sure a broker responds and Pika is installed, build, then run the benchmark
 //            (apps/bench/dist/run.js). ARGS go to the benchmark; --help lists them.
 //   install  install the workspace dependencies only
 //   pnpm     run the same pnpm that `install` uses, with ARGS
@@ -22,6 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { DEFAULT_BROKER_URL, ensureBroker } from './broker.mjs';
+import { ensurePika } from './pika.mjs';
 import { SetupError, runCommand } from './system.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -142,6 +143,8 @@ async function main([mode, ...args]) {
 
   const brokerUrl = process.env.AMQP_URL || DEFAULT_BROKER_URL;
   await ensureBroker(brokerUrl, log);
+  // Pika is the peer of the blocking adapter in one test file and in the benchmark.
+  if (mode !== 'demo') await ensurePika(log);
 
   const buildCode = await buildPackages(pnpm);
   if (buildCode !== 0) return reportFailure('the build', buildCode);

@@ -518,7 +518,10 @@ export class BlockingConnection {
     for (;;) {
       const message = this.#receive(deadline);
       if (message === undefined || (message.kind === 'reply' && message.id === id)) break;
+      this.#accept(message);
     }
+    // Log lines that the close produced after its reply.
+    this.#drainPort();
     this.#closed = true;
   }
 }
