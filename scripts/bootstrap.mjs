@@ -9,6 +9,9 @@
 //            Vitest project. ARGS go to `vitest run`.
 //   bench    install, make sure a broker responds and Pika is installed, build, then run the benchmark
 //            (apps/bench/dist/run.js). ARGS go to the benchmark; --help lists them.
+//   bench-blocking
+//            the same steps, then the blocking adapter's benchmark against the async adapter and
+//            Pika (apps/bench/dist/blocking/run.js). ARGS go to it; --help lists them.
 //   install  install the workspace dependencies only
 //   pnpm     run the same pnpm that `install` uses, with ARGS
 //
@@ -28,9 +31,10 @@ import { SetupError, runCommand } from './system.mjs';
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const HELLO_EXAMPLE = join(ROOT, 'apps/examples/dist/hello.js');
 const BENCH_RUNNER = join(ROOT, 'apps/bench/dist/run.js');
+const BLOCKING_BENCH_RUNNER = join(ROOT, 'apps/bench/dist/blocking/run.js');
 const DEMO_ARGS = ['--count', '100000', '--size', '100'];
 
-const USAGE = 'usage: node scripts/bootstrap.mjs demo|test|bench|install|pnpm [ARGS...]';
+const USAGE = 'usage: node scripts/bootstrap.mjs demo|test|bench|bench-blocking|install|pnpm [ARGS...]';
 const EXIT_USAGE = 2;
 
 function log(message) {
@@ -108,12 +112,13 @@ function runDemo(brokerUrl) {
   });
 }
 
-function runBenchmark(brokerUrl, benchArgs) {
-  if (!existsSync(BENCH_RUNNER)) {
-    throw new SetupError(`${BENCH_RUNNER} not found after the build; check the build of apps/bench`);
+function runBenchmark(runner, brokerUrl, benchArgs) {
+  if (!existsSync(runner)) {
+    throw new SetupError(`${runner} not found after the build; check the build of apps/bench`);
   }
-  log(`running the benchmark (node apps/bench/dist/run.js${benchArgs.map((arg) => ` ${arg}`).join('')})`);
-  return runCommand(process.execPath, [BENCH_RUNNER, ...benchArgs], {
+  const relative = runner.slice(ROOT.length + 1);
+  log(`running the benchmark (node ${relative}${benchArgs.map((arg) => ` ${arg}`).join('')})`);
+  return runCommand(process.execPath, [runner, ...benchArgs], {
     cwd: ROOT,
     env: { ...process.env, AMQP_URL: brokerUrl },
   });
@@ -128,8 +133,8 @@ function runTests(pnpm, brokerUrl, vitestArgs) {
 
 /** Runs the steps for `mode` in order, stopping at the first that fails, and resolves to the exit code. */
 async function main([mode, ...args]) {
-  const acceptsArgs = mode === 'test' || mode === 'bench' || mode === 'pnpm';
-  if (!['demo', 'test', 'bench', 'install', 'pnpm'].includes(mode) || (args.length > 0 && !acceptsArgs)) {
+  const acceptsArgs = mode === 'test' || mode === 'bench' || mode === 'bench-blocking' || mode === 'pnpm';
+  if (!['demo', 'test', 'bench', 'bench-blocking', 'install', 'pnpm'].includes(mode) || (args.length > 0 && !acceptsArgs)) {
     process.stderr.write(`${USAGE}\n`);
     return EXIT_USAGE;
   }
@@ -150,7 +155,8 @@ async function main([mode, ...args]) {
   if (buildCode !== 0) return reportFailure('the build', buildCode);
 
   if (mode === 'demo') return runDemo(brokerUrl);
-  if (mode === 'bench') return runBenchmark(brokerUrl, args);
+  if (mode === 'bench') return runBenchmark(BENCH_RUNNER, brokerUrl, args);
+  if (mode === 'bench-blocking') return runBenchmark(BLOCKING_BENCH_RUNNER, brokerUrl, args);
   return runTests(pnpm, brokerUrl, args);
 }
 

@@ -1,0 +1,30 @@
+/** What the blocking benchmark's runner asks of a child process, and what the child reports. */
+
+/** Clients of the blocking benchmark, as given to `--clients`. */
+export const BLOCKING_CLIENT_NAMES = ['warren-blocking', 'warren-async', 'pika'] as const;
+
+export type BlockingClientName = (typeof BLOCKING_CLIENT_NAMES)[number];
+
+export interface BlockingChildRequest {
+  url: string;
+  /** A fresh queue for this child; the child declares it and deletes it at the end. */
+  queue: string;
+  publishCount: number;
+  bodySize: number;
+  /** Measured passive `queue.declare` calls, after `warmupCount` that are not measured. */
+  callCount: number;
+  warmupCount: number;
+}
+
+export interface BlockingChildResult {
+  /** Library and version, such as `pika 1.2.0`. */
+  library: string;
+  publish: {
+    messages: number;
+    seconds: number;
+    /** User plus system CPU time of the process during the phase, in microseconds. */
+    cpuMicros: number;
+  };
+  /** Latency of one passive `queue.declare`, in microseconds. */
+  call: { p50: number; p99: number };
+}
