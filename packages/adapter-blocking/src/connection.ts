@@ -7,7 +7,6 @@ import {
   errorFromRecord,
   type ErrorRecord,
   type FieldTable,
-  InvalidArgumentError,
 } from '@warren/protocol';
 import { BlockingChannel } from './channel.js';
 import { Scheduler, secondsToMs, type TimerId } from './scheduler.js';
@@ -544,9 +543,9 @@ function splitFunctions(target: ConnectTarget | undefined): {
   }
   const { logger, frameTrace, ...rest } = target as ConnectOptions;
   if (rest.mechanism !== undefined && typeof rest.mechanism !== 'string') {
-    throw new InvalidArgumentError(
+    throw new ConnectionError(
       "mechanism must be a name such as 'PLAIN', 'AMQPLAIN' or 'EXTERNAL' for a BlockingConnection, because a mechanism object cannot cross threads",
-      'INVALID_OPTION',
+      { code: 'INVALID_OPTION', source: 'client' },
     );
   }
   const workerTarget: ConnectOptions = { ...rest };

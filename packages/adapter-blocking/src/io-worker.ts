@@ -280,7 +280,7 @@ class IoWorker {
 const HANDLED = Symbol('handled');
 
 function unknownMethod(method: string): InvalidArgumentError {
-  return new InvalidArgumentError(`unknown method ${method} for the blocking adapter's I/O thread`, 'METHOD_UNKNOWN');
+  return new InvalidArgumentError(`the blocking adapter's I/O thread has no method ${method}; this is a bug in Warren`, 'IO_THREAD_REQUEST_INVALID');
 }
 
 function messageRecord(message: Message): MessageRecord {
