@@ -183,8 +183,12 @@ export class BlockingConnection {
 
     try {
       this.call('connection', 'close', []);
+    } catch (error) {
+      // The connection ended on its own while closing, which leaves it closed all the same.
+      if (!(error instanceof ConnectionError)) throw error;
     } finally {
       this.#markClosed(undefined);
+      this.#port.close();
     }
   }
 
@@ -304,6 +308,8 @@ export class BlockingConnection {
       const message = this.#receive(Infinity)!;
       if (message.kind !== 'reply' || message.id !== id) {
         this.#accept(message);
+        // The I/O thread has stopped after a failure, so no reply will come.
+        this.#throwIfClosedWithError();
         continue;
       }
       if (message.error !== undefined) throw this.#rebuild(message.error);
@@ -491,6 +497,8 @@ export class BlockingConnection {
     this.#closed = true;
     this.#closeError = error;
     process.off('exit', this.#exitHandler);
+    // After a failure nothing more goes to the I/O thread; closing the port lets it end.
+    if (error !== undefined) this.#port.close();
     for (const channel of this.#channels.values()) channel.receiveClose(error ?? closedByClient());
     this.#channels.clear();
   }

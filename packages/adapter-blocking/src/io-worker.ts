@@ -73,6 +73,9 @@ class IoWorker {
     this.#port = port;
     this.#shared = start.shared;
     port.on('message', (request: Request) => this.#handle(request));
+    // The calling thread closes its end once the connection is closed or has failed; then
+    // nothing else needs this thread, and closing the connection lets its event loop end.
+    port.on('close', () => void this.#connection?.close());
   }
 
   async open(start: WorkerStart): Promise<void> {
