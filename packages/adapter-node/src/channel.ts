@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { MessagePort } from 'node:worker_threads';
 import {
   type AmqpError,
   type BasicProperties,
@@ -33,6 +34,7 @@ import {
   TxRollback,
   TxSelect,
 } from '@warren/protocol';
+import { createChannelHandlePort } from './channel-handle-dispatcher.js';
 import type { Connection } from './connection.js';
 import { Consumer, type MessageCallback } from './consumer.js';
 
@@ -422,6 +424,29 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Rejects one message; by default it is requeued. */
   basicReject(deliveryTag: number, requeue = true): void {
     this.#engineOrThrow().reject(deliveryTag, requeue);
+  }
+
+  /**
+   * Creates a port through which a `ChannelHandle` on another thread, such as a
+   * `worker_threads` Worker, acks, nacks, rejects and publishes on this channel. Transfer the
+   * port, then construct the handle on the other side:
+   *
+   * ```ts
+   * const handle = channel.createHandle();
+   * worker.postMessage({ handle }, [handle]);
+   * // in the worker: const channelHandle = new ChannelHandle(handle);
+   * ```
+   *
+   * The requests run on this thread, in the order the handle sends them, and nothing they
+   * raise is thrown here. This end of the port is unref'd, so it never keeps the process alive.
+   * It stays open after the channel closes, so that each later request gets an error that
+   * names the reason, and it closes once the connection has closed. Each call returns a new
+   * port, for one `ChannelHandle`.
+   *
+   * @throws ChannelError `CHANNEL_NOT_OPEN` when the channel was not opened yet.
+   */
+  createHandle(): MessagePort {
+    return createChannelHandlePort(this);
   }
 
   /** Closes the channel; pending requests reject with a `CHANNEL_CLOSED` error. */

@@ -13,6 +13,8 @@ export {
   type QueueDeleteOptions,
   type ReturnedMessage,
 } from './channel.js';
+export { ChannelHandle } from './channel-handle.js';
+export { decodePublishProperties } from './publish-properties.js';
 export { Consumer, type ConsumerEvents, type MessageCallback } from './consumer.js';
 export { type ConnectOptions, parseUrl } from './options.js';
 export {
