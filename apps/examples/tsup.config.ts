@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/hello.ts'],
+  entry: ['src/hello.ts', 'src/worker-pool.ts', 'src/worker-pool-worker.ts'],
   format: ['esm'],
   sourcemap: true,
   clean: true,
