@@ -9,6 +9,7 @@ export {
 } from './channel.js';
 export { type TimerId } from './scheduler.js';
 export {
+  ChannelHandle,
   ConnectAttemptsError,
   type ConnectOptions,
   type Endpoint,

@@ -12,11 +12,11 @@ import {
   type Message,
   type ReturnedMessage,
   connect,
+  decodePublishProperties,
 } from '@warren/adapter-node';
 import {
   ChannelError,
   ConnectionError,
-  decodeBasicPropertiesBytes,
   encodeBasicPropertiesBytes,
   errorToRecord,
   InvalidArgumentError,
@@ -108,7 +108,7 @@ class IoWorker {
     return options;
   }
 
-  #post(message: WorkerMessage, transfer?: ArrayBuffer[]): void {
+  #post(message: WorkerMessage, transfer?: (ArrayBuffer | MessagePort)[]): void {
     this.#port.postMessage(message, transfer);
     Atomics.add(this.#shared, SIGNAL, 1);
     Atomics.notify(this.#shared, SIGNAL);
@@ -214,8 +214,8 @@ class IoWorker {
   }
 
   #createHandle(id: number, channel: Channel): symbol {
-    const handle = (channel as Channel & { createHandle(): MessagePort }).createHandle();
-    this.#post({ kind: 'reply', id, value: handle }, [handle as unknown as ArrayBuffer]);
+    const handle = channel.createHandle();
+    this.#post({ kind: 'reply', id, value: handle }, [handle]);
     return HANDLED;
   }
 
@@ -223,7 +223,8 @@ class IoWorker {
     let written: Promise<void>;
     try {
       const channel = this.#channel(request.channel);
-      const properties = decodeBasicPropertiesBytes(request.properties);
+      // Decoded with each header's wire type, so the publish sends the bytes that were encoded.
+      const properties = decodePublishProperties(request.properties);
       written = channel.basicPublish(request.exchange, request.routingKey, request.body, properties, { mandatory: request.mandatory });
     } catch (error) {
       this.#settlePublish(request, error);
