@@ -5,16 +5,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChannelHandle } from '@warren/adapter-node';
+import { burnCpu } from './burn-cpu.js';
 import type { Job, JobOutcome, WorkerSetup } from './worker-pool.js';
 
 if (parentPort === null) {
   throw new Error('worker-pool-worker.js runs only as a Worker started by worker-pool.js');
 }
-const port = parentPort;
-const { handle: handlePort, burnMs } = workerData as WorkerSetup;
+const { handle: handlePort, burnMs, results } = workerData as WorkerSetup;
+// Outcomes go to `results` when the main thread reads them synchronously, as the blocking
+// example does, and otherwise to the parent's 'message' listener.
+const port = results ?? parentPort;
 const handle = new ChannelHandle(handlePort);
 
-port.on('message', (job: Job) => {
+parentPort.on('message', (job: Job) => {
   const startedAt = performance.now();
   const checksum = burnCpu(job.body, burnMs);
   const handlerMs = performance.now() - startedAt;
@@ -27,16 +30,3 @@ port.on('message', (job: Job) => {
     },
   );
 });
-
-/**
- * Stands in for real CPU-bound work such as image resizing: hashes `body` over and over for
- * `milliseconds`, never yielding to the event loop. Returns the hash so the work is not dead code.
- */
-function burnCpu(body: Uint8Array, milliseconds: number): number {
-  const deadline = performance.now() + milliseconds;
-  let hash = 2166136261;
-  while (performance.now() < deadline) {
-    for (const byte of body) hash = Math.imul(hash ^ byte, 16777619);
-  }
-  return hash >>> 0;
-}

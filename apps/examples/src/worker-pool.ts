@@ -63,6 +63,8 @@ export interface JobOutcome {
 export interface WorkerSetup {
   handle: MessagePort;
   burnMs: number;
+  /** Port for the outcomes; without it they go to the parent's 'message' listener. */
+  results?: MessagePort;
 }
 
 /** Pause for RabbitMQ to requeue the unacked messages of a closed channel. RabbitMQ 3.10 took under 50 ms on a 2-CPU machine. */
@@ -173,7 +175,8 @@ async function main(): Promise<void> {
   }
 }
 
-function parseInteger(name: string, value: string, minimum: number): number {
+/** Parses the value of the command-line option `--name` as an integer of at least `minimum`. */
+export function parseInteger(name: string, value: string, minimum: number): number {
   const number = Number(value);
   if (!Number.isSafeInteger(number) || number < minimum) {
     throw new Error(`--${name} must be an integer of at least ${minimum}; got "${value}"`);
