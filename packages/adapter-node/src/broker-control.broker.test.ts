@@ -10,17 +10,24 @@
  * RabbitMQ 3.10.8 on the same 2-CPU machine. A test in another file that measures the socket
  * buffer or a short timeout at that moment can then fail. Running this file in a Vitest
  * project of its own with a higher `sequence.groupOrder` keeps other files out of the alarm.
- * Every alarm is cleared in a `finally`, after at most MAX_ALARM_MS.
+ * `withMemoryAlarm` of `@warren/test-broker` clears every alarm in a `finally`, after at most
+ * MAX_ALARM_MS.
  */
-import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, connect as connectTcp, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ALARM_LOCK_WAIT_MS,
+  MEMORY_ALARM_REASON,
+  acquireAlarmLock,
+  findConnectionPid,
+  rabbitmqctl,
+  releaseAlarmLock,
+  waitFor,
+  withMemoryAlarm,
+  withTimeout,
+} from '@warren/test-broker';
 import {
   AmqpError,
   type Channel,
@@ -42,22 +49,6 @@ const BROKER_PASSWORD = BROKER_ADDRESS.password ?? 'guest';
 
 /** rabbitmqctl controls the node on this machine, so the tests skip a broker on another host. */
 const BROKER_IS_LOCAL = ['127.0.0.1', 'localhost', '::1'].includes(BROKER_HOST);
-const RABBITMQCTL = (process.env.RABBITMQCTL || 'rabbitmqctl').trim().split(/\s+/);
-const RABBITMQCTL_TIMEOUT_MS = 30_000;
-
-/** A watermark so far below the broker's memory use that setting it raises the memory alarm at once. */
-const ALARM_WATERMARK = '0.0000001';
-/** Maximum time in milliseconds that a test keeps the memory alarm raised. The alarm is cleared when it passes. */
-const MAX_ALARM_MS = 15_000;
-/**
- * Lock file that keeps the memory alarm tests of concurrent test runs on this machine apart. They
- * share the broker, so an alarm of one run would block and unblock the connections of the other.
- */
-const ALARM_LOCK_PATH = join(tmpdir(), 'warren-broker-memory-alarm.lock');
-/** Maximum time in milliseconds that a memory alarm test waits for another run to release the lock. */
-const ALARM_LOCK_WAIT_MS = 60_000;
-/** Reason that RabbitMQ 3.10.8 sends in `connection.blocked` for a memory alarm. */
-const MEMORY_ALARM_REASON = 'low on memory';
 
 /** Expiry of every test queue while unused, so that a queue survives a crashed run by at most this long. */
 const QUEUE_EXPIRES_MS = 10 * 60 * 1000;
@@ -65,8 +56,6 @@ const QUEUE_EXPIRES_MS = 10 * 60 * 1000;
 const BASIC_PUBLISH = { classId: 60, methodId: 40 };
 const BASIC_ACK = { classId: 60, methodId: 80 };
 const QUEUE_DECLARE = { classId: 50, methodId: 10 };
-
-const execFileAsync = promisify(execFile);
 
 // ---------------------------------------------------------------------------------------------
 // Process failure log, cleanup and small helpers
@@ -80,24 +69,10 @@ const recordException = (error: Error): void => {
   processFailures.push({ event: 'uncaughtException', error });
 };
 
-/** Arguments of the rabbitmqctl command that restores the watermark while a test has raised an alarm. */
-let pendingWatermarkRestore: string[] | undefined;
-
-/**
- * Restores the watermark when the test process exits with an alarm still raised, for example
- * when the run is interrupted. `exit` listeners cannot wait, so this one blocks on rabbitmqctl.
- */
-const restoreWatermarkOnExit = (): void => {
-  if (pendingWatermarkRestore === undefined) return;
-  const [command, ...prefix] = RABBITMQCTL;
-  execFileSync(command!, [...prefix, ...pendingWatermarkRestore], { timeout: RABBITMQCTL_TIMEOUT_MS, stdio: 'ignore' });
-};
-
 beforeAll(async () => {
   if (!BROKER_IS_LOCAL) return;
   process.on('unhandledRejection', recordRejection);
   process.on('uncaughtException', recordException);
-  process.on('exit', restoreWatermarkOnExit);
   await rabbitmqctl('status');
 });
 
@@ -105,7 +80,6 @@ afterAll(() => {
   if (!BROKER_IS_LOCAL) return;
   process.off('unhandledRejection', recordRejection);
   process.off('uncaughtException', recordException);
-  process.off('exit', restoreWatermarkOnExit);
   expect(processFailures).toEqual([]);
 });
 
@@ -153,35 +127,6 @@ async function declareQueue(channel: Channel, purpose: string): Promise<string> 
   createdQueues.add(queue);
   await channel.queueDeclare(queue, { arguments: { 'x-expires': QUEUE_EXPIRES_MS } });
   return queue;
-}
-
-/** Resolves with `promise`, or rejects with `description` when it takes longer than `timeoutMs`. */
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, description: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${description}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Polls `condition` every 10 ms and rejects with an error naming `description` when it is
- * still false after `timeoutMs`. A `description` function is called only then, so it can report
- * the last value seen.
- */
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, description: string | (() => string)): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) {
-      const text = typeof description === 'string' ? description : description();
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${text}`);
-    }
-    await sleep(10);
-  }
 }
 
 /** A promise with its outcome recorded as it settles, so a test can check that it is still pending. */
@@ -246,128 +191,6 @@ async function deliverUnacked(publishChannel: Channel, consumeChannel: Channel, 
 // rabbitmqctl
 // ---------------------------------------------------------------------------------------------
 
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  const [command, ...prefix] = RABBITMQCTL;
-  try {
-    const { stdout } = await execFileAsync(command!, [...prefix, ...args], { timeout: RABBITMQCTL_TIMEOUT_MS });
-    return stdout;
-  } catch (error) {
-    const hint = 'These tests need rabbitmqctl for the broker under test; set RABBITMQCTL when it is not on PATH.';
-    throw new Error(`${RABBITMQCTL.join(' ')} ${args.join(' ')} failed: ${(error as Error).message}. ${hint}`, { cause: error });
-  }
-}
-
-/** The memory watermark as `rabbitmqctl status` reports it: a fraction of RAM or a number of bytes. */
-type WatermarkSetting = { relative: number } | { absolute: number };
-
-/**
- * Reads the watermark in force and the resource alarms from `rabbitmqctl status`. It does not use
- * `rabbitmqctl environment`, which shows the configured value even after
- * `set_vm_memory_high_watermark` changed it at run time.
- */
-async function readMemoryStatus(): Promise<{ watermark: WatermarkSetting; alarms: unknown[] }> {
-  const status = JSON.parse(await rabbitmqctl('status', '--formatter', 'json')) as Record<string, unknown>;
-  const watermark = status.vm_memory_high_watermark_setting as Partial<Record<'relative' | 'absolute', number>> | undefined;
-  const alarms = status.alarms;
-  if (!Array.isArray(alarms)) throw new Error(`rabbitmqctl status returned no alarms list: ${JSON.stringify(status.alarms)}`);
-  if (typeof watermark?.relative === 'number') return { watermark: { relative: watermark.relative }, alarms };
-  if (typeof watermark?.absolute === 'number') return { watermark: { absolute: watermark.absolute }, alarms };
-  throw new Error(`rabbitmqctl status returned an unknown vm_memory_high_watermark_setting: ${JSON.stringify(watermark)}`);
-}
-
-function watermarkArguments(watermark: WatermarkSetting): string[] {
-  if ('relative' in watermark) return ['set_vm_memory_high_watermark', String(watermark.relative)];
-  return ['set_vm_memory_high_watermark', 'absolute', String(watermark.absolute)];
-}
-
-/**
- * Raises the broker's memory alarm, runs `steps`, and restores the watermark that was in force,
- * even when `steps` fails or hangs: after MAX_ALARM_MS the alarm is cleared and this rejects.
- * It rejects before raising the alarm when a resource alarm or a watermark as low as
- * ALARM_WATERMARK is already in force, because restoring that value would keep the broker blocked.
- */
-async function withMemoryAlarm<T>(steps: () => Promise<T>): Promise<T> {
-  const before = await readMemoryStatus();
-  // A watermark as low as ALARM_WATERMARK means another run of this file raised the alarm a moment ago.
-  const raisedByTest = 'relative' in before.watermark && before.watermark.relative <= Number(ALARM_WATERMARK);
-  if (before.alarms.length > 0 || raisedByTest) {
-    throw new Error(
-      `the broker already has a resource alarm (${JSON.stringify(before.alarms)}) or a tiny watermark ` +
-        `(${JSON.stringify(before.watermark)}); clear it first, for example with \`rabbitmqctl set_vm_memory_high_watermark 0.4\``,
-    );
-  }
-
-  const restore = watermarkArguments(before.watermark);
-  pendingWatermarkRestore = restore;
-  try {
-    await rabbitmqctl('set_vm_memory_high_watermark', ALARM_WATERMARK);
-    return await withTimeout(steps(), MAX_ALARM_MS, 'the steps under the memory alarm');
-  } finally {
-    await restoreWatermark(restore);
-    pendingWatermarkRestore = undefined;
-  }
-}
-
-/** Runs `rabbitmqctl set_vm_memory_high_watermark` with `restore`, retrying twice, and waits for the alarm to clear. */
-async function restoreWatermark(restore: string[]): Promise<void> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await rabbitmqctl(...restore);
-      lastError = undefined;
-      break;
-    } catch (error) {
-      lastError = error;
-    }
-  }
-  if (lastError !== undefined) throw lastError;
-  await waitFor(async () => (await readMemoryStatus()).alarms.length === 0, 10_000, `the memory alarm to clear after rabbitmqctl ${restore.join(' ')}`);
-}
-
-/**
- * Creates ALARM_LOCK_PATH with this process's pid, waiting while another live process owns it. A
- * lock whose owner has exited, for example after a crash, is removed.
- */
-async function acquireAlarmLock(): Promise<void> {
-  const deadline = performance.now() + ALARM_LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      await writeFile(ALARM_LOCK_PATH, String(process.pid), { flag: 'wx' });
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-
-    const owner = Number(await readFile(ALARM_LOCK_PATH, 'utf8').catch(() => ''));
-    if (Number.isInteger(owner) && owner > 0 && !isProcessAlive(owner)) {
-      await rm(ALARM_LOCK_PATH, { force: true });
-      continue;
-    }
-    if (performance.now() > deadline) {
-      throw new Error(
-        `timed out after ${ALARM_LOCK_WAIT_MS} ms waiting for ${ALARM_LOCK_PATH}, owned by process ${owner}; ` +
-          'delete the file if no other test run is using the broker',
-      );
-    }
-    await sleep(100);
-  }
-}
-
-async function releaseAlarmLock(): Promise<void> {
-  const owner = await readFile(ALARM_LOCK_PATH, 'utf8').catch(() => '');
-  if (owner === String(process.pid)) await rm(ALARM_LOCK_PATH, { force: true });
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM means that the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Returns the ready and unacknowledged message counts of a queue, straight from its queue process. */
 async function readQueueCounts(queue: string): Promise<{ ready: number; unacknowledged: number }> {
   const output = await rabbitmqctl('list_queues', '-p', BROKER_VHOST, 'name', 'messages_ready', 'messages_unacknowledged', '--formatter', 'json');
@@ -384,27 +207,6 @@ async function waitForQueueCounts(queue: string, expected: { ready: number; unac
     return counts.ready === expected.ready && counts.unacknowledged === expected.unacknowledged;
   };
   await waitFor(reached, timeoutMs, () => `counts ${JSON.stringify(expected)} of queue ${queue}; last read ${JSON.stringify(counts)}`);
-}
-
-/**
- * Returns the Erlang pid of the connection whose client property `connection_name` is `name`.
- * The JSON formatter prints pids relative to the CLI node, which `close_connection` does not
- * accept, so this parses the tab-separated output.
- */
-async function findConnectionPid(name: string): Promise<string> {
-  const marker = `{"connection_name",${JSON.stringify(name)}}`;
-  let pid: string | undefined;
-  await waitFor(
-    async () => {
-      const output = await rabbitmqctl('list_connections', '-q', '--no-table-headers', 'pid', 'client_properties');
-      const line = output.split('\n').find((candidate) => candidate.includes(marker));
-      pid = line?.split('\t')[0];
-      return pid !== undefined;
-    },
-    10_000,
-    `connection ${name} in rabbitmqctl list_connections`,
-  );
-  return pid!;
 }
 
 // ---------------------------------------------------------------------------------------------
