@@ -115,14 +115,19 @@ export class BlockingChannel {
 
   /** Tags of the active consumers, including the `consume` generator's. */
   get consumerTags(): string[] {
-    return [...this.#consumers.keys()];
+    return [...this.#consumers.values()].filter((consumer) => !consumer.ended).map((consumer) => consumer.tag);
   }
 
   /** Closes the channel. Closing a closed channel does nothing. */
   close(): void {
     if (this.#closed) return;
 
-    this.#call('close', []);
+    try {
+      this.#call('close', []);
+    } catch (error) {
+      // The broker closed the channel first, which leaves it closed all the same.
+      if (!(error instanceof ChannelError)) throw error;
+    }
     this.receiveClose(undefined);
   }
 
@@ -211,9 +216,10 @@ export class BlockingChannel {
    * place and which must not change until the next call on this connection.
    *
    * Without confirms it returns once the message is queued for the I/O thread, which writes
-   * messages in call order; it blocks while more than 1 MiB of messages wait to be written, and
-   * while the broker blocks the connection. A failure to send is thrown by the next call on
-   * this channel. After `confirmDelivery()` it returns once the broker acks the message.
+   * messages in call order. It blocks only while more than 1 MiB of messages wait to be
+   * written, which includes messages held while the broker blocks the connection. A failure to
+   * send is thrown by the next call on this channel. After `confirmDelivery()` it returns once
+   * the broker acks the message.
    *
    * @throws InvalidArgumentError when the body or a property cannot be encoded, before anything
    *   is sent; NackError when the broker nacks the message and UnroutableError when it returns a
@@ -322,6 +328,7 @@ export class BlockingChannel {
       return;
     }
     for (const consumer of [...this.#consumers.values()]) {
+      if (consumer.ended) continue;
       if (consumer.generator) {
         this.cancel();
       } else {
@@ -350,8 +357,8 @@ export class BlockingChannel {
         yield toMessage(record);
         continue;
       }
-      if (consumer.ended) return;
       this.#throwIfUnusable();
+      if (consumer.ended) return;
 
       const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
       const ready = this.#connection.pumpUntil(() => consumer.pending.length > 0 || consumer.ended || this.#closed, deadline);
@@ -441,13 +448,16 @@ export class BlockingChannel {
     if (!consumer.generator) this.#connection.enqueue(() => this.#dispatchOne(tag));
   }
 
-  /** @internal Takes in the broker's cancel of a consumer. */
+  /**
+   * @internal Takes in the broker's cancel of a consumer. Messages it received before the
+   * cancel are still dispatched, because the broker counts them as delivered.
+   */
   receiveCancel(consumerTag: string): void {
     const consumer = this.#consumers.get(consumerTag);
     if (consumer === undefined) return;
 
     consumer.ended = true;
-    this.#consumers.delete(consumerTag);
+    if (consumer.pending.length === 0 && !consumer.generator) this.#consumers.delete(consumerTag);
     for (const callback of this.#cancelCallbacks) this.#connection.enqueue(() => callback(consumerTag));
   }
 
@@ -467,7 +477,13 @@ export class BlockingChannel {
 
     this.#closed = true;
     this.#closeError = error;
-    for (const consumer of this.#consumers.values()) consumer.ended = true;
+    // Messages not yet dispatched can no longer be acked, and the broker requeues them.
+    for (const consumer of this.#consumers.values()) {
+      consumer.ended = true;
+      consumer.pending.length = 0;
+    }
+    this.#consumers.clear();
+    this.#early.clear();
     this.#connection.forget(this.channelNumber);
   }
 
@@ -530,12 +546,14 @@ export class BlockingChannel {
     if (consumer === undefined || consumer.generator) return;
 
     const record = consumer.pending.shift();
+    // A consumer that the broker cancelled stays until its last message is dispatched.
+    if (consumer.ended && consumer.pending.length === 0) this.#consumers.delete(tag);
     if (record !== undefined) consumer.onMessage!(toMessage(record), this);
   }
 
   #hasCallbackConsumers(): boolean {
     for (const consumer of this.#consumers.values()) {
-      if (!consumer.generator) return true;
+      if (!consumer.generator && !consumer.ended) return true;
     }
     return false;
   }

@@ -210,8 +210,9 @@ export class BlockingConnection {
     const deadline = timeLimitSeconds === undefined ? Infinity : performance.now() + secondsToMs(timeLimitSeconds, 'timeLimitSeconds');
     for (;;) {
       this.#drainPort();
-      if (this.#dispatchReady() > 0) return;
+      // Nothing is dispatched after a failure, such as a blocked callback that arrived before it.
       this.#throwIfClosedWithError();
+      if (this.#dispatchReady() > 0) return;
 
       const now = performance.now();
       if (now >= deadline) return;
@@ -321,9 +322,9 @@ export class BlockingConnection {
   pumpUntil(ready: () => boolean, deadline: number): boolean {
     for (;;) {
       this.#drainPort();
+      this.#throwIfClosedWithError();
       this.#dispatchReady();
       if (ready()) return true;
-      this.#throwIfClosedWithError();
       const now = performance.now();
       if (now >= deadline) return false;
       this.#waitForMessage(Math.min(deadline, this.#scheduler.nextDueAt ?? Infinity));
@@ -496,6 +497,7 @@ export class BlockingConnection {
 
     this.#closed = true;
     this.#closeError = error;
+    this.#blocked = false;
     process.off('exit', this.#exitHandler);
     // After a failure nothing more goes to the I/O thread; closing the port lets it end.
     if (error !== undefined) this.#port.close();
