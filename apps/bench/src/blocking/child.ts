@@ -24,7 +24,46 @@ function callLatency(samples: Float64Array): { p50: number; p99: number } {
   return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
 }
 
-function runBlocking(request: BlockingChildRequest): BlockingChildResult {
+/**
+ * Times passive declares made alternately through a blocking and an async connection, starting
+ * with the other one on each round, so that neither gains from going first.
+ */
+async function measurePaired(request: BlockingChildRequest, channel: ReturnType<BlockingConnection['channel']>): Promise<BlockingChildResult['paired']> {
+  const asyncConnection = await connect(request.url);
+  const asyncChannel = await asyncConnection.channel();
+  const timeBlocking = (): number => {
+    const start = performance.now();
+    channel.queueDeclare(request.queue, { passive: true });
+    return (performance.now() - start) * 1000;
+  };
+  const timeAsync = async (): Promise<number> => {
+    const start = performance.now();
+    await asyncChannel.queueDeclare(request.queue, { passive: true });
+    return (performance.now() - start) * 1000;
+  };
+
+  for (let index = 0; index < request.warmupCount; index++) {
+    timeBlocking();
+    await timeAsync();
+  }
+  const blocking = new Float64Array(request.callCount);
+  const asynchronous = new Float64Array(request.callCount);
+  const differences = new Float64Array(request.callCount);
+  for (let index = 0; index < request.callCount; index++) {
+    if (index % 2 === 0) {
+      blocking[index] = timeBlocking();
+      asynchronous[index] = await timeAsync();
+    } else {
+      asynchronous[index] = await timeAsync();
+      blocking[index] = timeBlocking();
+    }
+    differences[index] = blocking[index]! - asynchronous[index]!;
+  }
+  await asyncConnection.close();
+  return { blockingP50: percentile(blocking, 0.5), asyncP50: percentile(asynchronous, 0.5), overheadP50: percentile(differences, 0.5) };
+}
+
+async function runBlocking(request: BlockingChildRequest): Promise<BlockingChildResult> {
   const connection = new BlockingConnection(request.url);
   const channel = connection.channel();
   channel.queueDeclare(request.queue);
@@ -44,9 +83,11 @@ function runBlocking(request: BlockingChildRequest): BlockingChildResult {
     samples[index] = (performance.now() - callStart) * 1000;
   }
 
+  const paired = await measurePaired(request, channel);
+
   channel.queueDelete(request.queue);
   connection.close();
-  return { library: `@warren/adapter-blocking ${packageVersion('@warren/adapter-blocking')}`, publish, call: callLatency(samples) };
+  return { library: `@warren/adapter-blocking ${packageVersion('@warren/adapter-blocking')}`, publish, call: callLatency(samples), paired };
 }
 
 async function runAsync(request: BlockingChildRequest): Promise<BlockingChildResult> {
@@ -76,5 +117,5 @@ async function runAsync(request: BlockingChildRequest): Promise<BlockingChildRes
 
 const [client, requestJson] = process.argv.slice(2);
 const request = JSON.parse(requestJson!) as BlockingChildRequest;
-const result = client === 'warren-blocking' ? runBlocking(request) : await runAsync(request);
+const result = client === 'warren-blocking' ? await runBlocking(request) : await runAsync(request);
 process.stdout.write(`${JSON.stringify(result)}\n`);

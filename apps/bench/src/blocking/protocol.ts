@@ -27,4 +27,11 @@ export interface BlockingChildResult {
   };
   /** Latency of one passive `queue.declare`, in microseconds. */
   call: { p50: number; p99: number };
+  /**
+   * Only for `warren-blocking`: the same call made alternately through the blocking adapter
+   * and through `@warren/adapter-node` in one process, so that both see the same load on a
+   * shared machine. `overhead` is the median of the per-pair differences, blocking minus
+   * async, in microseconds.
+   */
+  paired?: { blockingP50: number; asyncP50: number; overheadP50: number };
 }
