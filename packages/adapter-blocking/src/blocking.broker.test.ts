@@ -136,6 +136,22 @@ describe('BlockingConnection', () => {
     expect(calls).toEqual([1, 2]);
   });
 
+  it('forwards log lines and frame traces', () => {
+    const logged: string[] = [];
+    const traced: string[] = [];
+    const connection = new BlockingConnection({
+      url: BROKER_URL,
+      logger: { info: (message) => logged.push(message) },
+      frameTrace: (direction, channel, description) => traced.push(`${direction} ${channel} ${description}`),
+    });
+    open.push(connection);
+    connection.channel().queueDeclare('', { exclusive: true });
+
+    expect(logged.some((line) => line.startsWith('connected to amqp://'))).toBe(true);
+    expect(traced.some((line) => line.startsWith('out 1 queue.declare'))).toBe(true);
+    expect(traced.some((line) => line.startsWith('in 1 queue.declare-ok'))).toBe(true);
+  });
+
   it('updates the secret', () => {
     const connection = connectBlocking();
     connection.updateSecret('guest', 'rotation');
