@@ -13,9 +13,12 @@ import {
   ChannelClosedByClientError,
   ChannelError,
   decodeBasicPropertiesBytes,
+  type DecodedBasicProperties,
   encodeBasicPropertiesBytes,
   type FieldTable,
   InvalidArgumentError,
+  publishBody,
+  validateDeliveryMode,
 } from '@warren/protocol';
 import type { BlockingConnection } from './connection.js';
 import { secondsToMs } from './scheduler.js';
@@ -69,7 +72,6 @@ interface ConsumerState {
   generatorKey?: string;
 }
 
-const textEncoder = new TextEncoder();
 
 /**
  * A channel of a `BlockingConnection`, in the shape of Pika's `BlockingChannel`. Methods that
@@ -233,13 +235,7 @@ export class BlockingChannel {
     options: BasicPublishOptions = {},
   ): void {
     this.#throwIfUnusable();
-    const deliveryMode = properties.deliveryMode;
-    if (deliveryMode !== undefined && deliveryMode !== 1 && deliveryMode !== 2) {
-      throw new InvalidArgumentError(
-        `basic.publish property deliveryMode: expected 1 (transient) or 2 (persistent), got ${String(deliveryMode)}`,
-        'VALUE_OUT_OF_RANGE',
-      );
-    }
+    validateDeliveryMode(properties);
     const encodedProperties = encodeBasicPropertiesBytes(properties);
     const bytes = bodyBytes(body);
     const transfer: ArrayBuffer[] = [encodedProperties.buffer as ArrayBuffer];
@@ -582,29 +578,29 @@ export class BlockingChannel {
 }
 
 function bodyBytes(body: Uint8Array | string): Uint8Array {
-  if (typeof body === 'string') return textEncoder.encode(body);
-  if (!(body instanceof Uint8Array)) {
-    throw new InvalidArgumentError(`basic.publish body: expected a Uint8Array, a Buffer or a string, got ${typeof body}`, 'VALUE_TYPE_INVALID');
-  }
-  // Shared memory crosses threads as it is; anything else is copied into a buffer to transfer.
-  if (body.buffer instanceof SharedArrayBuffer) return body;
-  return new Uint8Array(body);
+  const bytes = publishBody(body);
+  // An encoded string has a buffer of its own, and shared memory crosses threads as it is.
+  // Anything else is copied, so the transfer cannot detach the caller's buffer.
+  if (typeof body === 'string' || bytes.buffer instanceof SharedArrayBuffer) return bytes;
+  return new Uint8Array(bytes);
+}
+
+/** Decodes the properties of a message that crossed threads, and wraps its body as a `Buffer`. */
+function fromRecord<T extends { properties: Uint8Array; body: Uint8Array }>(
+  record: T,
+): Omit<T, 'properties' | 'body'> & { properties: DecodedBasicProperties; body: Buffer } {
+  const { properties, body, ...fields } = record;
+  return {
+    ...fields,
+    properties: decodeBasicPropertiesBytes(properties),
+    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+  };
 }
 
 function toMessage(record: MessageRecord): Message {
-  const { properties, body, ...fields } = record;
-  return {
-    ...fields,
-    properties: decodeBasicPropertiesBytes(properties),
-    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-  };
+  return fromRecord(record);
 }
 
 function toReturnedMessage(record: ReturnedRecord): ReturnedMessage {
-  const { properties, body, ...fields } = record;
-  return {
-    ...fields,
-    properties: decodeBasicPropertiesBytes(properties),
-    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-  };
+  return fromRecord(record);
 }

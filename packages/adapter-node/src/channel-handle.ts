@@ -10,11 +10,11 @@ import {
   decodeBasicPropertiesBytes,
   encodeBasicPropertiesBytes,
   errorFromRecord,
+  publishBody,
 } from '@warren/protocol';
 import type { PublishOptions } from './channel.js';
 import type { ChannelHandleReply, ChannelHandleRequest } from './channel-handle-messages.js';
 
-const textEncoder = new TextEncoder();
 const ignore = (): void => {};
 
 /**
@@ -238,11 +238,9 @@ function rebuildError(record: ErrorRecord): AmqpError {
  * would clone the whole buffer under it.
  */
 function ownedCopy(body: Uint8Array | string): Uint8Array<ArrayBuffer> {
-  if (typeof body === 'string') return ownedBytes(textEncoder.encode(body));
-  if (!(body instanceof Uint8Array)) {
-    throw new InvalidArgumentError(`basic.publish body: expected a Uint8Array, a Buffer or a string, got ${describeType(body)}`, 'VALUE_TYPE_INVALID');
-  }
-  return new Uint8Array(body);
+  const bytes = publishBody(body);
+  // An encoded string already fills a buffer of its own.
+  return typeof body === 'string' ? ownedBytes(bytes) : new Uint8Array(bytes);
 }
 
 /** Returns `bytes` when they fill a whole `ArrayBuffer` of their own, else a copy that does. */

@@ -14,13 +14,13 @@ import {
   ChannelFlow,
   type ChannelFlowOk,
   ExchangeBind,
-  InvalidArgumentError,
   ExchangeDeclare,
   ExchangeDelete,
   ExchangeUnbind,
   type FieldTable,
   type Message as EngineMessage,
   type Pending,
+  publishBody,
   QueueBind,
   QueueDeclare,
   type QueueDeclareOk,
@@ -116,7 +116,6 @@ export interface QueueDeclareResult {
   consumerCount: number;
 }
 
-const textEncoder = new TextEncoder();
 const ignore = (): void => {};
 const RESOLVED = Promise.resolve();
 
@@ -279,10 +278,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     properties: BasicProperties = {},
     options: PublishOptions = {},
   ): Promise<void> {
-    const bytes = typeof body === 'string' ? textEncoder.encode(body) : body;
-    if (!(bytes instanceof Uint8Array)) {
-      throw new InvalidArgumentError(`basic.publish body: expected a Uint8Array, a Buffer or a string, got ${typeof body}`, 'VALUE_TYPE_INVALID');
-    }
+    const bytes = publishBody(body);
     const engine = this.#engineOrThrow();
     const mandatory = options.mandatory ?? false;
 

@@ -49,5 +49,6 @@ export {
   type ConnectionState,
 } from './engine/connection.js';
 export type { Message, ReturnedMessage } from './engine/message.js';
+export { publishBody, validateDeliveryMode } from './engine/publish-rules.js';
 export { amqplainMechanism, externalMechanism, plainMechanism, type SaslMechanism } from './engine/sasl.js';
 export { DEFAULT_CHANNEL_MAX, DEFAULT_FRAME_MAX, negotiateTune, type TuneParameters, type TuneRequest } from './engine/tune.js';

@@ -8,7 +8,6 @@ import {
   ChannelClosedByClientError,
   ChannelError,
   FrameError,
-  InvalidArgumentError,
   NackError,
   UnroutableError,
 } from '../errors.js';
@@ -36,6 +35,7 @@ import {
 import { type BasicProperties, type DecodedBasicProperties, readBasicProperties } from '../generated/properties.js';
 import { failedMethodPrefix } from './close-reason.js';
 import type { Message, ReturnedMessage } from './message.js';
+import { validateDeliveryMode } from './publish-rules.js';
 
 /** Callbacks of a request that the broker replies to, such as `queue.declare`. */
 export interface Pending<T> {
@@ -90,20 +90,40 @@ interface QueueEntry {
   complete: ((response: AnyMethod) => unknown) | undefined;
 }
 
-/** A message being assembled from its method, content header and body frames. */
-interface IncomingContent {
-  method: AnyMethod;
-  properties: DecodedBasicProperties | undefined;
-  bodySize: number;
+/**
+ * A message being assembled from its method, content header and body frames. Each channel keeps
+ * one and reuses it for every message, so that a delivery allocates no assembly state.
+ */
+class IncomingContent {
+  /** The method that announced the content; undefined while no message is being assembled. */
+  method: AnyMethod | undefined = undefined;
+  properties: DecodedBasicProperties | undefined = undefined;
+  bodySize = 0;
   /**
    * Body frame payloads received so far, kept until a quarter of the body has arrived. Only then
    * is the whole body allocated, so a broker that announces a large body but sends little makes
    * the client hold at most four times what it sent.
    */
-  parts: Uint8Array[];
+  parts: Uint8Array[] = [];
   /** The body being assembled, once a quarter of it has arrived. */
-  body: Uint8Array | undefined;
-  received: number;
+  body: Uint8Array | undefined = undefined;
+  received = 0;
+
+  start(method: AnyMethod): void {
+    this.method = method;
+    this.properties = undefined;
+    this.bodySize = 0;
+    this.body = undefined;
+    this.received = 0;
+  }
+
+  /** Ends the message in progress and drops its references to received bytes. */
+  clear(): void {
+    this.method = undefined;
+    this.properties = undefined;
+    this.body = undefined;
+    if (this.parts.length > 0) this.parts = [];
+  }
 }
 
 const EMPTY_BODY = new Uint8Array(0);
@@ -133,7 +153,7 @@ export class ChannelEngine {
   #closeWaiters: Pending<void>[] = [];
   #awaitingStrayCloseOk = false;
   #consumers = new Map<string, ConsumerHandler>();
-  #content: IncomingContent | undefined;
+  readonly #content = new IncomingContent();
   #closeError: AmqpError | undefined;
   #flowActive = true;
   #confirmMode = false;
@@ -220,14 +240,7 @@ export class ChannelEngine {
     pending?: Pending<void>,
   ): void {
     this.#assertUsable();
-    const deliveryMode = properties.deliveryMode;
-    if (deliveryMode !== undefined && deliveryMode !== 1 && deliveryMode !== 2) {
-      // RabbitMQ closes the channel for any other value, so reject it before sending.
-      throw new InvalidArgumentError(
-        `basic.publish property deliveryMode: expected 1 (transient) or 2 (persistent), got ${String(deliveryMode)}`,
-        'VALUE_OUT_OF_RANGE',
-      );
-    }
+    validateDeliveryMode(properties);
     const chunks: Uint8Array[] = [];
     encodeContentFrames(
       this.#host.writer,
@@ -382,7 +395,7 @@ export class ChannelEngine {
     this.#state = 'closing';
     this.#closeError = error;
     // The rest of a delivery under way will be discarded, so forget its start too.
-    this.#content = undefined;
+    this.#content.clear();
     // The spec lets a peer discard what arrives after it sent close, so requests without a
     // reply yet can no longer complete.
     this.#rejectQueue(error);
@@ -393,22 +406,32 @@ export class ChannelEngine {
 
   /** Handles a frame addressed to this channel. */
   handleFrame(frame: Frame): void {
+    this.receiveFrame(frame.type, new Reader(frame.payload));
+  }
+
+  /**
+   * Handles a frame addressed to this channel whose payload `payload` reads, from its `offset` to
+   * its `end`. The connection passes one reader for all frames, so that a frame needs neither a
+   * frame object nor a view of its payload. Every byte this call needs is read before any
+   * handler runs, so the caller may reuse the reader once it returns or a handler calls back.
+   */
+  receiveFrame(type: number, payload: Reader): void {
     if (this.#state === 'closed') {
-      this.#handleFrameAfterClose(frame);
+      this.#handleFrameAfterClose(type, payload);
       return;
     }
     // After sending channel.close the spec has the client discard everything but close and
     // close-ok, which includes the header and body of a delivery already under way.
-    if (this.#state === 'closing' && frame.type !== FrameType.method) return;
+    if (this.#state === 'closing' && type !== FrameType.method) return;
 
-    if (frame.type === FrameType.method) {
-      this.#handleMethod(decodeMethod(new Reader(frame.payload)));
-    } else if (frame.type === FrameType.header) {
-      this.#handleHeader(frame.payload);
-    } else if (frame.type === FrameType.body) {
-      this.#handleBody(frame.payload);
+    if (type === FrameType.method) {
+      this.#handleMethod(decodeMethod(payload));
+    } else if (type === FrameType.header) {
+      this.#handleHeader(payload);
+    } else if (type === FrameType.body) {
+      this.#handleBody(payload.take(payload.remaining));
     } else {
-      throw unexpectedFrame(`frame of type ${frame.type} on channel ${this.id}`);
+      throw unexpectedFrame(`frame of type ${type} on channel ${this.id}`);
     }
   }
 
@@ -419,7 +442,7 @@ export class ChannelEngine {
   }
 
   #handleMethod(method: AnyMethod): void {
-    if (this.#content !== undefined) {
+    if (this.#content.method !== undefined) {
       throw unexpectedFrame(`${methodName(method.id)} on channel ${this.id} while a message body was expected`);
     }
 
@@ -432,7 +455,7 @@ export class ChannelEngine {
       case MethodId.BasicDeliver:
       case MethodId.BasicReturn:
       case MethodId.BasicGetOk:
-        this.#content = { method, properties: undefined, bodySize: 0, parts: [], body: undefined, received: 0 };
+        this.#content.start(method);
         return;
       case MethodId.BasicAck:
         this.#handleConfirm(method.deliveryTag, method.multiple, true);
@@ -481,13 +504,12 @@ export class ChannelEngine {
     this.#pump();
   }
 
-  #handleHeader(payload: Uint8Array): void {
+  #handleHeader(reader: Reader): void {
     const content = this.#content;
-    if (content === undefined || content.properties !== undefined) {
+    if (content.method === undefined || content.properties !== undefined) {
       throw unexpectedFrame(`content header on channel ${this.id} without a method that carries content`);
     }
 
-    const reader = new Reader(payload);
     const classId = reader.uint16();
     reader.uint16(); // weight, unused in 0-9-1
     const bodySize = reader.uint64Number();
@@ -509,7 +531,7 @@ export class ChannelEngine {
 
   #handleBody(payload: Uint8Array): void {
     const content = this.#content;
-    if (content === undefined || content.properties === undefined) {
+    if (content.method === undefined || content.properties === undefined) {
       throw unexpectedFrame(`content body on channel ${this.id} without a content header`);
     }
     const received = content.received + payload.length;
@@ -536,9 +558,9 @@ export class ChannelEngine {
   }
 
   #completeContent(content: IncomingContent, body: Uint8Array): void {
-    this.#content = undefined;
-    const method = content.method;
+    const method = content.method!;
     const properties = content.properties!;
+    content.clear();
 
     if (method.id === MethodId.BasicDeliver) {
       const consumer = this.#consumers.get(method.consumerTag);
@@ -693,9 +715,9 @@ export class ChannelEngine {
    * close-ok that answers a close which crossed the broker's own close can arrive, and it frees
    * the id. Anything else the spec lets the client discard.
    */
-  #handleFrameAfterClose(frame: Frame): void {
-    if (!this.#awaitingStrayCloseOk || frame.type !== FrameType.method) return;
-    if (decodeMethod(new Reader(frame.payload)).id !== MethodId.ChannelCloseOk) return;
+  #handleFrameAfterClose(type: number, payload: Reader): void {
+    if (!this.#awaitingStrayCloseOk || type !== FrameType.method) return;
+    if (decodeMethod(payload).id !== MethodId.ChannelCloseOk) return;
     this.#awaitingStrayCloseOk = false;
     this.#host.release(this);
   }
@@ -714,7 +736,7 @@ export class ChannelEngine {
   #finish(error: AmqpError, reported: AmqpError | undefined): void {
     this.#state = 'closed';
     this.#closeError ??= error;
-    this.#content = undefined;
+    this.#content.clear();
     this.#rejectQueue(error);
     this.#rejectPublishes(error);
     const closeWaiters = this.#closeWaiters;
