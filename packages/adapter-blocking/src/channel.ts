@@ -213,9 +213,8 @@ export class BlockingChannel {
   }
 
   /**
-   * Publishes a message. A string body is sent as UTF-8; the body is copied, so the caller may
-   * change it afterwards, except a body in a `SharedArrayBuffer`, which the I/O thread reads in
-   * place and which must not change until the next call on this connection.
+   * Publishes a message. A string body is sent as UTF-8. The body is copied and the copy is
+   * transferred to the I/O thread, so the caller may change its buffer afterwards.
    *
    * Without confirms it returns once the message is queued for the I/O thread, which writes
    * messages in call order. It blocks only while more than 1 MiB of messages wait to be
@@ -238,8 +237,7 @@ export class BlockingChannel {
     validateDeliveryMode(properties);
     const encodedProperties = encodeBasicPropertiesBytes(properties);
     const bytes = bodyBytes(body);
-    const transfer: ArrayBuffer[] = [encodedProperties.buffer as ArrayBuffer];
-    if (bytes.buffer instanceof ArrayBuffer) transfer.push(bytes.buffer);
+    const transfer = [encodedProperties.buffer as ArrayBuffer, bytes.buffer];
 
     const request = {
       kind: 'publish' as const,
@@ -278,7 +276,7 @@ export class BlockingChannel {
 
   /**
    * Cancels a consumer. For an `autoAck` consumer it returns the messages received but not yet
-   * dispatched, which would otherwise be lost; for a manual-ack consumer it requeues them with
+   * dispatched, which would otherwise be lost. For a manual-ack consumer it requeues them with
    * `basic.nack` and returns an empty list.
    */
   basicCancel(consumerTag: string): Message[] {
@@ -577,11 +575,11 @@ export class BlockingChannel {
   }
 }
 
-function bodyBytes(body: Uint8Array | string): Uint8Array {
+function bodyBytes(body: Uint8Array | string): Uint8Array<ArrayBuffer> {
   const bytes = publishBody(body);
-  // An encoded string has a buffer of its own, and shared memory crosses threads as it is.
-  // Anything else is copied, so the transfer cannot detach the caller's buffer.
-  if (typeof body === 'string' || bytes.buffer instanceof SharedArrayBuffer) return bytes;
+  // An encoded string has a buffer of its own. Anything else is copied, so that the transfer
+  // cannot detach the caller's buffer.
+  if (typeof body === 'string') return bytes as Uint8Array<ArrayBuffer>;
   return new Uint8Array(bytes);
 }
 

@@ -22,7 +22,7 @@ import {
   type WorkerStart,
 } from './wire.js';
 
-/** Where to connect: a URL, a list of endpoints, or options, as `connect()` of `@warren/adapter-node` takes. */
+/** The broker to connect to: a URL, a list of endpoints, or options, as `connect()` of `@warren/adapter-node` takes. */
 export type ConnectTarget = string | readonly Endpoint[] | ConnectOptions;
 
 /**
@@ -158,7 +158,7 @@ export class BlockingConnection {
     return this.serverCapabilities.exchange_exchange_bindings === true;
   }
 
-  /** Whether the broker tells consumers that it cancelled them (`basic.cancel` from the broker). */
+  /** Whether the broker notifies consumers that it cancelled (`basic.cancel` from the broker). */
   get consumerCancelNotifySupported(): boolean {
     return this.serverCapabilities.consumer_cancel_notify === true;
   }
@@ -251,8 +251,8 @@ export class BlockingConnection {
    * Queues `callback` to run at the next dispatch, for code on this thread that must not run it
    * in place, such as a callback that would otherwise recurse.
    *
-   * NOTE: JavaScript functions cannot cross threads, so unlike Pika's method of the same name,
-   * other threads cannot use it; a worker thread sends acks and publishes through
+   * NOTE: JavaScript functions cannot cross threads, so other threads cannot use it, unlike
+   * Pika's method of the same name. A worker thread sends acks and publishes through
    * `BlockingChannel.createHandle()` instead.
    */
   addCallbackThreadsafe(callback: () => void): void {
@@ -396,7 +396,7 @@ export class BlockingConnection {
     }
   }
 
-  /** Waits for a message without taking it, until `deadline`. */
+  /** Waits until a message arrives or `deadline` passes, taking in a message that is already there. */
   #waitForMessage(deadline: number): void {
     const seen = Atomics.load(this.#shared, SIGNAL);
     const entry = receiveMessageOnPort(this.#port);

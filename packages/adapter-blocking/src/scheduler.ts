@@ -11,8 +11,8 @@ interface Timer {
 
 /**
  * Timers of `callLater`, kept sorted by due time. They run only when the connection dispatches,
- * so they never interrupt the caller's code; an application has few of them, which makes a
- * sorted array simpler than a heap at no real cost.
+ * so they never interrupt the caller's code. An application has few of them, so a sorted array
+ * serves as well as a heap and is simpler.
  */
 export class Scheduler {
   #timers: Timer[] = [];

@@ -24,7 +24,7 @@ export const WORKER_STARTED = 2;
 /** Number of `Int32` slots in the shared state. */
 export const SHARED_SLOTS = 3;
 
-/** What the calling thread passes to the worker when it starts it. */
+/** Start data of the I/O worker, passed by the calling thread as `workerData`. */
 export interface WorkerStart {
   /** The connect target, with functions replaced by the flags below. */
   target: unknown;
