@@ -19,9 +19,8 @@ describe('runWorkerPool', () => {
     }
     const lines: string[] = [];
 
-    // Each handler burns the CPU for 2.5 heartbeat intervals. RabbitMQ sends heartbeats every
-    // half interval and closes a connection after two missed ones, so on the connection's
-    // thread the same handler would lose the connection.
+    // Each handler burns the CPU for 2.5 heartbeat intervals. On the connection's thread it would
+    // stop the client's heartbeats for that long; in a Worker the heartbeats keep flowing.
     const result = await runWorkerPool({
       url: BROKER_URL,
       messages: 4,
