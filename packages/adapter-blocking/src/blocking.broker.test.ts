@@ -68,6 +68,9 @@ describe('BlockingConnection', () => {
     connection.close();
     expect(connection.isClosed).toBe(true);
     expect(() => connection.channel()).toThrow(ConnectionClosedByClientError);
+    expect(() => connection.processDataEvents()).toThrow(ConnectionClosedByClientError);
+    expect(() => connection.sleep(0.01)).toThrow(ConnectionClosedByClientError);
+    expect(() => connection.addCallbackThreadsafe(() => {})).toThrow(ConnectionClosedByClientError);
     connection.close();
   });
 
@@ -281,6 +284,40 @@ describe('BlockingChannel methods', () => {
     expect(channel.flow(true)).toBe(true);
   });
 
+  it('keeps typed values in method arguments', () => {
+    const connection = connectBlocking();
+    const channel = connection.channel();
+    // RabbitMQ accepts x-max-length only as an integer; a plain object would close the channel.
+    const { queue } = channel.queueDeclare('', { exclusive: true, arguments: { 'x-max-length': typed('l', 1) } });
+    channel.basicPublish('', queue, 'first');
+    channel.basicPublish('', queue, 'second');
+    waitForReady(connection, channel, queue, 1);
+    expect(channel.basicGet(queue, { autoAck: true })!.body.toString()).toBe('second');
+
+    const exchange = `warren-blocking-headers-${randomUUID()}`;
+    channel.exchangeDeclare(exchange, 'headers', { autoDelete: true });
+    channel.queueBind(queue, exchange, '', { 'x-match': 'all', price: new Decimal(2, 1999), level: typed('s', 7) });
+    channel.basicPublish(exchange, '', 'matched', { headers: { price: new Decimal(2, 1999), level: typed('s', 7) } });
+    waitForReady(connection, channel, queue, 1);
+  });
+
+  it('throws a channel close from the next pipelined publish', () => {
+    const connection = connectBlocking();
+    const channel = connection.channel();
+    const exchange = `warren-missing-${randomUUID()}`;
+    let error: unknown;
+    const deadline = performance.now() + 5000;
+    try {
+      // The broker closes the channel with 404 after the first publish to a missing exchange.
+      while (performance.now() < deadline) channel.basicPublish(exchange, '', 'lost');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ChannelClosedByBrokerError);
+    expect((error as ChannelClosedByBrokerError).replyCode).toBe(404);
+    expect(channel.isClosed).toBe(true);
+  });
+
   it('reports a failed pipelined request at the next call', () => {
     const connection = connectBlocking();
     const channel = connection.channel();
@@ -415,6 +452,27 @@ describe('BlockingChannel consumers', () => {
     while (channel.queueDeclare(queue, { passive: true }).messageCount > 0 && performance.now() < deadline);
     expect(channel.basicCancel(tag)).toEqual([]);
     waitForReady(connection, channel, queue, 3);
+  });
+
+  it('ends startConsuming when the broker cancels the last consumer', () => {
+    const connection = connectBlocking();
+    const channel = connection.channel();
+    const queue = channel.queueDeclare(`warren-blocking-${randomUUID()}`).queue;
+    channel.basicConsume(queue, () => {});
+    connection.callLater(0.1, () => connection.channel().queueDelete(queue));
+    channel.startConsuming();
+    expect(channel.consumerTags).toEqual([]);
+  });
+
+  it('throws from startConsuming when the broker closes the channel', () => {
+    const connection = connectBlocking();
+    const channel = connection.channel();
+    const queue = declareQueue(channel);
+    channel.basicPublish('', queue, 'trigger');
+    // An ack of an unknown delivery tag makes the broker close the channel with 406.
+    channel.basicConsume(queue, (message, from) => from.basicAck(message.deliveryTag + 1000));
+    expect(() => channel.startConsuming()).toThrow(ChannelClosedByBrokerError);
+    expect(channel.isClosed).toBe(true);
   });
 
   it('calls cancel callbacks when the broker cancels a consumer', () => {

@@ -12,6 +12,7 @@ import {
   type BasicProperties,
   ChannelClosedByClientError,
   ChannelError,
+  ConnectionClosedByClientError,
   decodeBasicPropertiesBytes,
   type DecodedBasicProperties,
   encodeBasicPropertiesBytes,
@@ -19,10 +20,13 @@ import {
   InvalidArgumentError,
   publishBody,
   validateDeliveryMode,
+  Writer,
+  writeTable,
 } from '@warren/protocol';
 import type { BlockingConnection } from './connection.js';
+import { Fifo } from './fifo.js';
 import { secondsToMs } from './scheduler.js';
-import type { MessageRecord, ReturnedRecord } from './wire.js';
+import type { EncodedTable, MessageRecord, ReturnedRecord } from './wire.js';
 
 /** Called with each message of a `basicConsume` consumer. */
 export type OnMessageCallback = (message: Message, channel: BlockingChannel) => void;
@@ -65,7 +69,7 @@ interface ConsumerState {
   onMessage: OnMessageCallback | undefined;
   autoAck: boolean;
   /** Messages received and not yet dispatched or yielded. */
-  pending: MessageRecord[];
+  pending: Fifo<MessageRecord>;
   /** Set once the broker cancelled the consumer or the client's cancel completed. */
   ended: boolean;
   /** Key of the `consume` arguments, to tell a resumed generator from a different one. */
@@ -134,7 +138,7 @@ export class BlockingChannel {
   }
 
   exchangeDeclare(exchange: string, type = 'direct', options: ExchangeDeclareOptions = {}): void {
-    this.#call('exchangeDeclare', [exchange, type, options]);
+    this.#call('exchangeDeclare', [exchange, type, withEncodedArguments(options)]);
   }
 
   exchangeDelete(exchange: string, options: { ifUnused?: boolean } = {}): void {
@@ -142,24 +146,24 @@ export class BlockingChannel {
   }
 
   exchangeBind(destination: string, source: string, routingKey = '', args: FieldTable = {}): void {
-    this.#call('exchangeBind', [destination, source, routingKey, args]);
+    this.#call('exchangeBind', [destination, source, routingKey, encodeTable(args)]);
   }
 
   exchangeUnbind(destination: string, source: string, routingKey = '', args: FieldTable = {}): void {
-    this.#call('exchangeUnbind', [destination, source, routingKey, args]);
+    this.#call('exchangeUnbind', [destination, source, routingKey, encodeTable(args)]);
   }
 
   /** Declares a queue; an empty name asks the broker to generate one, returned in `queue`. */
   queueDeclare(queue = '', options: QueueDeclareOptions = {}): QueueDeclareResult {
-    return this.#call('queueDeclare', [queue, options]) as QueueDeclareResult;
+    return this.#call('queueDeclare', [queue, withEncodedArguments(options)]) as QueueDeclareResult;
   }
 
   queueBind(queue: string, exchange: string, routingKey = '', args: FieldTable = {}): void {
-    this.#call('queueBind', [queue, exchange, routingKey, args]);
+    this.#call('queueBind', [queue, exchange, routingKey, encodeTable(args)]);
   }
 
   queueUnbind(queue: string, exchange: string, routingKey = '', args: FieldTable = {}): void {
-    this.#call('queueUnbind', [queue, exchange, routingKey, args]);
+    this.#call('queueUnbind', [queue, exchange, routingKey, encodeTable(args)]);
   }
 
   /** Removes every ready message from the queue; returns how many it removed. */
@@ -233,6 +237,7 @@ export class BlockingChannel {
     properties: BasicProperties = {},
     options: BasicPublishOptions = {},
   ): void {
+    this.#connection.pollEvents();
     this.#throwIfUnusable();
     validateDeliveryMode(properties);
     const encodedProperties = encodeBasicPropertiesBytes(properties);
@@ -268,9 +273,7 @@ export class BlockingChannel {
    * in `startConsuming()`. Returns the consumer tag.
    */
   basicConsume(queue: string, onMessage: OnMessageCallback, options: BasicConsumeOptions = {}): string {
-    if (typeof onMessage !== 'function') {
-      throw new InvalidArgumentError('basicConsume: onMessage must be a function', 'VALUE_TYPE_INVALID');
-    }
+    if (typeof onMessage !== 'function') throw notAFunction('basicConsume');
     return this.#startConsumer(queue, options, false, onMessage).tag;
   }
 
@@ -301,15 +304,12 @@ export class BlockingChannel {
         source: 'client',
       });
     }
-    for (;;) {
-      if (!this.#hasCallbackConsumers()) {
-        // Run what the last events queued, such as the callbacks of a broker's cancel.
-        this.#connection.processDataEvents(0);
-        return;
-      }
-      this.#throwIfUnusable();
-      this.#connection.processDataEvents();
-    }
+    this.#connection.pumpUntil(() => this.#closed || !this.#hasCallbackConsumers(), Infinity);
+    // A close by the client, such as from a callback, ends consuming; any other close throws.
+    if (this.#closed && isClosedByClient(this.#closeError)) return;
+    this.#throwIfUnusable();
+    // Run what the last events queued, such as the callbacks of a broker's cancel.
+    this.#connection.processDataEvents(0);
   }
 
   /**
@@ -351,6 +351,8 @@ export class BlockingChannel {
         yield toMessage(record);
         continue;
       }
+      // A close by the client ends the generator; any other close throws its error.
+      if (this.#closed && isClosedByClient(this.#closeError)) return;
       this.#throwIfUnusable();
       if (consumer.ended) return;
 
@@ -377,7 +379,7 @@ export class BlockingChannel {
    * Number of messages that the `consume` generator can yield without waiting.
    */
   getWaitingMessageCount(): number {
-    this.#connection.pumpUntil(() => true, 0);
+    this.#connection.pollEvents();
     return this.#generator?.pending.length ?? 0;
   }
 
@@ -407,11 +409,13 @@ export class BlockingChannel {
 
   /** Calls `callback(consumerTag)` when the broker cancels a consumer of this channel. */
   addOnCancelCallback(callback: (consumerTag: string) => void): void {
+    if (typeof callback !== 'function') throw notAFunction('addOnCancelCallback');
     this.#cancelCallbacks.push(callback);
   }
 
   /** Calls `callback(message, channel)` for each `mandatory` message that the broker returns, outside confirm mode. */
   addOnReturnCallback(callback: (message: ReturnedMessage, channel: BlockingChannel) => void): void {
+    if (typeof callback !== 'function') throw notAFunction('addOnReturnCallback');
     this.#returnCallbacks.push(callback);
   }
 
@@ -474,7 +478,7 @@ export class BlockingChannel {
     // Messages not yet dispatched can no longer be acked, and the broker requeues them.
     for (const consumer of this.#consumers.values()) {
       consumer.ended = true;
-      consumer.pending.length = 0;
+      consumer.pending.takeAll();
     }
     this.#consumers.clear();
     this.#early.clear();
@@ -494,11 +498,13 @@ export class BlockingChannel {
         noAck: autoAck,
         exclusive: options.exclusive ?? false,
         ...(options.consumerTag !== undefined && { consumerTag: options.consumerTag }),
-        ...(options.arguments !== undefined && { arguments: options.arguments }),
+        ...(options.arguments !== undefined && { arguments: encodeTable(options.arguments) }),
       },
     ]) as string;
 
-    const consumer: ConsumerState = { tag, generator, onMessage, autoAck, pending: this.#early.get(tag) ?? [], ended: false };
+    const pending = new Fifo<MessageRecord>();
+    for (const record of this.#early.get(tag) ?? []) pending.push(record);
+    const consumer: ConsumerState = { tag, generator, onMessage, autoAck, pending, ended: false };
     this.#early.delete(tag);
     this.#consumers.set(tag, consumer);
     return consumer;
@@ -528,7 +534,7 @@ export class BlockingChannel {
     this.#consumers.delete(consumer.tag);
     if (this.#generator === consumer) this.#generator = undefined;
 
-    const pending = consumer.pending.splice(0);
+    const pending = consumer.pending.takeAll();
     if (!consumer.autoAck && !this.#closed) {
       for (const record of pending) this.#send('basicNack', [record.deliveryTag, false, true]);
     }
@@ -558,6 +564,7 @@ export class BlockingChannel {
   }
 
   #send(method: 'basicAck' | 'basicNack' | 'basicReject', args: unknown[]): void {
+    this.#connection.pollEvents();
     this.#throwIfUnusable();
     this.#connection.post({ kind: 'send', channel: this.channelNumber, method, args });
   }
@@ -573,6 +580,28 @@ export class BlockingChannel {
       throw deferred;
     }
   }
+}
+
+function notAFunction(method: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${method}: the callback must be a function`, 'VALUE_TYPE_INVALID');
+}
+
+function isClosedByClient(error: AmqpError | undefined): boolean {
+  return error === undefined || error instanceof ChannelClosedByClientError || error instanceof ConnectionClosedByClientError;
+}
+
+const tableWriter = new Writer(4096);
+
+/** Encodes a field table argument, so that it keeps its value types on the way to the I/O thread. */
+function encodeTable(table: FieldTable): EncodedTable {
+  tableWriter.begin();
+  writeTable(tableWriter, table);
+  return { fieldTable: tableWriter.finish().slice() };
+}
+
+function withEncodedArguments<T extends { arguments?: FieldTable }>(options: T): Omit<T, 'arguments'> & { arguments?: EncodedTable } {
+  if (options.arguments === undefined) return options as Omit<T, 'arguments'>;
+  return { ...options, arguments: encodeTable(options.arguments) };
 }
 
 function bodyBytes(body: Uint8Array | string): Uint8Array<ArrayBuffer> {

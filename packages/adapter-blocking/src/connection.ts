@@ -7,12 +7,15 @@ import {
   errorFromRecord,
   type ErrorRecord,
   type FieldTable,
+  InvalidArgumentError,
 } from '@warren/protocol';
 import { BlockingChannel } from './channel.js';
+import { Fifo } from './fifo.js';
 import { Scheduler, secondsToMs, type TimerId } from './scheduler.js';
 import {
   type CallTarget,
   PUBLISH_OVERHEAD,
+  ALIVE,
   PUBLISHES_WRITTEN,
   type Request,
   SHARED_SLOTS,
@@ -27,6 +30,14 @@ export type ConnectTarget = string | readonly Endpoint[] | ConnectOptions;
 
 /** Time in milliseconds that the I/O thread has to load before the constructor gives up. */
 const WORKER_START_TIMEOUT_MS = 10_000;
+/**
+ * Time in milliseconds without a sign of life from the I/O thread after which a waiting call
+ * fails with `IO_THREAD_FAILED`. The thread shows life twice a second while idle and with each
+ * request, so only a thread that has died, such as one out of memory, stays silent this long.
+ */
+const IO_THREAD_SILENCE_MS = 30_000;
+/** Longest single `Atomics.wait`, after which a waiting call checks that the I/O thread lives. */
+const WAIT_SLICE_MS = 1000;
 /** Time in milliseconds that a connection left open waits for the broker's close-ok at process exit. */
 const EXIT_CLOSE_TIMEOUT_MS = 1000;
 /**
@@ -65,14 +76,24 @@ export class BlockingConnection {
   #closed = false;
   #nextRequestId = 0;
   readonly #channels = new Map<number, BlockingChannel>();
-  readonly #dispatchQueue: Dispatch[] = [];
+  readonly #dispatchQueue = new Fifo<Dispatch>();
   readonly #scheduler = new Scheduler();
   #dispatching = false;
   #publishBytesPosted = 0;
   readonly #blockedCallbacks: ((reason: string) => void)[] = [];
   readonly #unblockedCallbacks: (() => void)[] = [];
-  readonly #exitHandler = () => this.#closeAtExit();
   #blocked = false;
+  /** Events taken in from the I/O thread, so `processDataEvents` can tell that one arrived. */
+  #eventCount = 0;
+  /** Value of `SIGNAL` when the port was last drained outside a wait. */
+  #signalSeen = 0;
+  /** Last value of `ALIVE`, and when it changed, in `performance.now()` milliseconds. */
+  #aliveSeen = 0;
+  #aliveSince = 0;
+
+  /** Open connections, which the process `exit` listener closes. */
+  static readonly #open = new Set<BlockingConnection>();
+  static #exitListenerAdded = false;
 
   /** Properties that the broker sent in `connection.start`, such as `product` and `version`. */
   readonly serverProperties: FieldTable;
@@ -104,15 +125,33 @@ export class BlockingConnection {
       shared: this.#shared,
       port: port2,
     };
-    this.#worker = new Worker(WORKER_URL, { workerData: start, transferList: [port2] });
+    this.#worker = new Worker(WORKER_URL, {
+      workerData: start,
+      transferList: [port2],
+      execArgv: workerExecArgv(),
+    });
     // Neither the thread nor the port keeps the process alive; see #closeAtExit.
     this.#worker.unref();
     this.#port.unref();
+    // These run only while this thread is in its event loop, not during a call; a call
+    // notices a dead I/O thread by its silence instead.
+    this.#worker.on('error', (error) => this.#markClosed(ioThreadFailed(error)));
+    this.#worker.on('exit', (code) => this.#markClosed(ioThreadFailed(new Error(`the I/O thread exited with code ${code}`))));
 
     const opened = this.#waitForOpen();
     this.serverProperties = opened.serverProperties as FieldTable;
     this.tune = opened.tune;
-    process.on('exit', this.#exitHandler);
+    BlockingConnection.#watchExit(this);
+  }
+
+  static #watchExit(connection: BlockingConnection): void {
+    BlockingConnection.#open.add(connection);
+    if (BlockingConnection.#exitListenerAdded) return;
+
+    BlockingConnection.#exitListenerAdded = true;
+    process.on('exit', () => {
+      for (const open of BlockingConnection.#open) open.#closeAtExit();
+    });
   }
 
   /** Whether the connection is open. */
@@ -194,18 +233,20 @@ export class BlockingConnection {
    * Processes what the broker sent and runs the callbacks it calls for: consumers, returns,
    * blocked and unblocked callbacks, `callLater` timers and `addCallbackThreadsafe` callbacks.
    *
-   * @param timeLimitSeconds the longest time to wait for something to run. 0 runs what is ready
-   *   and returns at once; without a limit it waits until at least one callback has run. It
-   *   returns as soon as it has run something, before the limit.
-   * @throws ConnectionError when the connection closed with an error, and whatever a callback throws.
+   * @param timeLimitSeconds the longest time to wait. 0 runs what is ready and returns at once;
+   *   without a limit it waits for the next event. It returns as soon as an event has arrived or
+   *   a callback has run, before the limit. Inside a callback it runs no callbacks, and returns
+   *   once an event has arrived.
+   * @throws ConnectionError when the connection is closed, and whatever a callback throws.
    */
   processDataEvents(timeLimitSeconds?: number): void {
     const deadline = timeLimitSeconds === undefined ? Infinity : performance.now() + secondsToMs(timeLimitSeconds, 'timeLimitSeconds');
+    const eventsBefore = this.#eventCount;
     for (;;) {
       this.#drainPort();
-      // Nothing is dispatched after a failure, such as a blocked callback that arrived before it.
-      this.#throwIfClosedWithError();
-      if (this.#dispatchReady() > 0) return;
+      // Nothing is dispatched after a close, such as a blocked callback that arrived before it.
+      this.#throwIfClosed();
+      if (this.#dispatchReady() > 0 || this.#eventCount !== eventsBefore) return;
 
       const now = performance.now();
       if (now >= deadline) return;
@@ -232,6 +273,7 @@ export class BlockingConnection {
    * `delaySeconds`. Returns an id for `removeTimeout`.
    */
   callLater(delaySeconds: number, callback: () => void): TimerId {
+    assertFunction(callback, 'callLater');
     return this.#scheduler.add(performance.now() + secondsToMs(delaySeconds, 'delaySeconds'), callback);
   }
 
@@ -249,16 +291,20 @@ export class BlockingConnection {
    * `BlockingChannel.createHandle()` instead.
    */
   addCallbackThreadsafe(callback: () => void): void {
+    assertFunction(callback, 'addCallbackThreadsafe');
+    this.#throwIfClosed();
     this.#dispatchQueue.push(callback);
   }
 
   /** Calls `callback(reason)` when the broker blocks the connection (`connection.blocked`). */
   addOnConnectionBlockedCallback(callback: (reason: string) => void): void {
+    assertFunction(callback, 'addOnConnectionBlockedCallback');
     this.#blockedCallbacks.push(callback);
   }
 
   /** Calls `callback()` when the broker unblocks the connection (`connection.unblocked`). */
   addOnConnectionUnblockedCallback(callback: () => void): void {
+    assertFunction(callback, 'addOnConnectionUnblockedCallback');
     this.#unblockedCallbacks.push(callback);
   }
 
@@ -324,6 +370,18 @@ export class BlockingConnection {
     }
   }
 
+  /**
+   * @internal Takes in what the I/O thread has posted since the last look, without waiting or
+   * dispatching, so that a pipelined request sees a close that has already happened.
+   */
+  pollEvents(): void {
+    const signal = Atomics.load(this.#shared, SIGNAL);
+    if (signal === this.#signalSeen) return;
+
+    this.#signalSeen = signal;
+    this.#drainPort();
+  }
+
   /** @internal Queues work for the next dispatch. */
   enqueue(dispatch: Dispatch): void {
     this.#dispatchQueue.push(dispatch);
@@ -345,7 +403,12 @@ export class BlockingConnection {
   }
 
   #post(request: Request, transfer: readonly (ArrayBuffer | MessagePort)[] | undefined): void {
-    this.#port.postMessage(request, transfer as never);
+    try {
+      this.#port.postMessage(request, transfer as never);
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'DataCloneError')) throw error;
+      throw new InvalidArgumentError(`${describeRequest(request)}: an argument cannot be sent to the I/O thread: ${error.message}`, 'VALUE_TYPE_INVALID');
+    }
   }
 
   #waitForOpen(): { serverProperties: unknown; tune: BlockingConnection['tune'] } {
@@ -389,6 +452,22 @@ export class BlockingConnection {
     }
   }
 
+  /** Throws `IO_THREAD_FAILED` once the I/O thread has shown no sign of life for too long. */
+  #checkIoThreadAlive(now: number): void {
+    const alive = Atomics.load(this.#shared, ALIVE);
+    if (alive !== this.#aliveSeen || this.#aliveSince === 0) {
+      this.#aliveSeen = alive;
+      this.#aliveSince = now;
+      return;
+    }
+    if (now - this.#aliveSince < IO_THREAD_SILENCE_MS) return;
+
+    const error = ioThreadFailed(new Error(`the I/O thread showed no sign of life for ${IO_THREAD_SILENCE_MS} ms`));
+    this.#markClosed(error);
+    void this.#worker.terminate();
+    throw error;
+  }
+
   /** Waits until a message arrives or `deadline` passes, taking in a message that is already there. */
   #waitForMessage(deadline: number): void {
     const seen = Atomics.load(this.#shared, SIGNAL);
@@ -408,8 +487,8 @@ export class BlockingConnection {
    * benchmark on a loaded 2-CPU machine.
    */
   #waitForSignal(seen: number, now: number, deadline: number): void {
-    const remaining = deadline - now;
-    Atomics.wait(this.#shared, SIGNAL, seen, remaining === Infinity ? undefined : remaining);
+    const result = Atomics.wait(this.#shared, SIGNAL, seen, Math.min(deadline - now, WAIT_SLICE_MS));
+    if (result === 'timed-out' && Atomics.load(this.#shared, WORKER_STARTED) === 1) this.#checkIoThreadAlive(performance.now());
   }
 
   #drainPort(): void {
@@ -422,6 +501,7 @@ export class BlockingConnection {
 
   /** Takes in an event from the I/O thread: state changes at once, callbacks into the queue. */
   #accept(message: WorkerMessage): void {
+    if (message.kind !== 'log' && message.kind !== 'trace') this.#eventCount++;
     switch (message.kind) {
       case 'deliver':
         this.#channels.get(message.channel)?.receive(message.message);
@@ -450,10 +530,10 @@ export class BlockingConnection {
         for (const callback of this.#unblockedCallbacks) this.#dispatchQueue.push(callback);
         return;
       case 'log':
-        this.#logger?.[message.level]?.(message.message, message.fields);
+        callSafely(() => this.#logger?.[message.level]?.(message.message, message.fields));
         return;
       case 'trace':
-        this.#frameTrace?.(message.direction, message.channel, message.description);
+        callSafely(() => this.#frameTrace?.(message.direction, message.channel, message.description));
         return;
       case 'reply':
       case 'open':
@@ -475,7 +555,9 @@ export class BlockingConnection {
         count++;
         callback();
       }
-      while (this.#dispatchQueue.length > 0) {
+      // Callbacks queued by these callbacks wait for the next round, so a callback that queues
+      // itself cannot keep this call from returning.
+      for (let ready = this.#dispatchQueue.length; ready > 0; ready--) {
         const dispatch = this.#dispatchQueue.shift()!;
         count++;
         dispatch();
@@ -492,7 +574,7 @@ export class BlockingConnection {
     this.#closed = true;
     this.#closeError = error;
     this.#blocked = false;
-    process.off('exit', this.#exitHandler);
+    BlockingConnection.#open.delete(this);
     // After a failure nothing more goes to the I/O thread; closing the port lets it end.
     if (error !== undefined) this.#port.close();
     for (const channel of this.#channels.values()) channel.receiveClose(error ?? closedByClient());
@@ -527,6 +609,38 @@ export class BlockingConnection {
     this.#drainPort();
     this.#closed = true;
   }
+}
+
+/**
+ * Returns the Node.js options of the I/O thread: those of this process, which a Worker inherits
+ * by default, unless they contain `--input-type`, as `node --input-type=module -e` sets. A worker
+ * file cannot load with that option, so the thread then runs with none.
+ */
+function workerExecArgv(): string[] | undefined {
+  return process.execArgv.some((argument) => argument.startsWith('--input-type')) ? [] : undefined;
+}
+
+function ioThreadFailed(cause: Error): ConnectionError {
+  return new ConnectionError(`the blocking adapter's I/O thread failed: ${cause.message}`, { code: 'IO_THREAD_FAILED', source: 'client', cause });
+}
+
+function assertFunction(callback: unknown, method: string): void {
+  if (typeof callback === 'function') return;
+  throw new InvalidArgumentError(`${method}: callback must be a function, got ${typeof callback}`, 'VALUE_TYPE_INVALID');
+}
+
+/** Runs a logger or trace callback of the caller, whose failure must not break the connection. */
+function callSafely(callback: () => unknown): void {
+  try {
+    callback();
+  } catch {
+    // Warren never lets a failing logger change the outcome of a call.
+  }
+}
+
+function describeRequest(request: Request): string {
+  if (request.kind === 'publish') return 'basicPublish';
+  return request.method;
 }
 
 function closedByClient(): ConnectionClosedByClientError {

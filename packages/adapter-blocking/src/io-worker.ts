@@ -13,8 +13,10 @@ import {
   type ReturnedMessage,
   connect,
   decodePublishProperties,
+  decodeTypedTable,
 } from '@warren/adapter-node';
 import {
+  type AmqpError,
   ChannelError,
   ConnectionError,
   encodeBasicPropertiesBytes,
@@ -22,7 +24,9 @@ import {
   InvalidArgumentError,
 } from '@warren/protocol';
 import {
+  ALIVE,
   type CallRequest,
+  isEncodedTable,
   type MessageRecord,
   PUBLISH_OVERHEAD,
   PUBLISHES_WRITTEN,
@@ -38,6 +42,9 @@ import {
 } from './wire.js';
 
 type ChannelMethod = (this: Channel, ...args: unknown[]) => unknown;
+
+/** Interval in milliseconds of the sign of life that the calling thread checks while it waits. */
+const ALIVE_INTERVAL_MS = 500;
 
 /** Channel methods that the calling thread may call by name; anything else is rejected. */
 const CHANNEL_CALLS = new Set([
@@ -66,6 +73,10 @@ class IoWorker {
   readonly #shared: Int32Array;
   #connection: Connection | undefined;
   readonly #channels = new Map<number, Channel>();
+  /** Why each closed channel closed, until its number is used again, for requests that arrive late. */
+  readonly #closeErrors = new Map<number, AmqpError>();
+  /** Channels whose pipelined failure was reported; one report is enough, because the caller throws it at once. */
+  readonly #failureReported = new Set<number>();
   /** Bytes of publishes handed to the socket; wraps around like the shared `Int32` slot it feeds. */
   #publishBytesWritten = 0;
 
@@ -73,6 +84,7 @@ class IoWorker {
     this.#port = port;
     this.#shared = start.shared;
     port.on('message', (request: Request) => this.#handle(request));
+    setInterval(() => Atomics.add(this.#shared, ALIVE, 1), ALIVE_INTERVAL_MS).unref();
     // The calling thread closes its end once the connection is closed or has failed; then
     // nothing else needs this thread, and closing the connection lets its event loop end.
     port.on('close', () => void this.#connection?.close());
@@ -83,7 +95,13 @@ class IoWorker {
     try {
       const connection = await connect(target);
       this.#connection = connection;
-      connection.on('close', (error) => this.#post({ kind: 'close', ...(error && { error: errorToRecord(error) }) }));
+      connection.on('close', (error) => {
+        this.#post({ kind: 'close', ...(error && { error: errorToRecord(error) }) });
+        // After a failure the calling thread reads the close before waiting for any reply, so
+        // the port can close now and let this thread end. A close by the client closes the port
+        // once it has replied.
+        if (error !== undefined) this.#port.close();
+      });
       connection.on('blocked', (reason) => this.#post({ kind: 'blocked', reason }));
       connection.on('unblocked', () => this.#post({ kind: 'unblocked' }));
       this.#post({ kind: 'open', serverProperties: connection.serverProperties, tune: connection.tune });
@@ -115,6 +133,7 @@ class IoWorker {
   }
 
   #handle(request: Request): void {
+    Atomics.add(this.#shared, ALIVE, 1);
     switch (request.kind) {
       case 'publish':
         this.#publish(request);
@@ -146,7 +165,8 @@ class IoWorker {
     if (request.target === 'connection') return this.#callConnection(request);
 
     const channel = this.#channel(request.target);
-    const { method, args } = request;
+    const method = request.method;
+    const args = request.args.map(decodeTables);
     switch (method) {
       case 'basicGet': {
         const message = await channel.basicGet(args[0] as string, args[1] as { noAck?: boolean });
@@ -187,8 +207,11 @@ class IoWorker {
   #watchChannel(channel: Channel): void {
     const id = channel.id;
     this.#channels.set(id, channel);
+    this.#closeErrors.delete(id);
+    this.#failureReported.delete(id);
     channel.on('close', (error) => {
       this.#channels.delete(id);
+      if (error !== undefined) this.#closeErrors.set(id, error);
       this.#post({ kind: 'channel-close', channel: id, ...(error && { error: errorToRecord(error) }) });
     });
     channel.on('return', (message) => {
@@ -241,7 +264,7 @@ class IoWorker {
       this.#post({ kind: 'reply', id: request.id, ...(error !== undefined && { error: errorToRecord(error) }) });
       return;
     }
-    if (error !== undefined) this.#post({ kind: 'send-failed', channel: request.channel, error: errorToRecord(error) });
+    if (error !== undefined) this.#reportFailure(request.channel, error);
     this.#publishBytesWritten = (this.#publishBytesWritten + request.body.length + PUBLISH_OVERHEAD) | 0;
     Atomics.store(this.#shared, PUBLISHES_WRITTEN, this.#publishBytesWritten);
     Atomics.notify(this.#shared, PUBLISHES_WRITTEN);
@@ -268,20 +291,37 @@ class IoWorker {
           throw unknownMethod(request.method);
       }
     } catch (error) {
-      this.#post({ kind: 'send-failed', channel: request.channel, error: errorToRecord(error) });
+      this.#reportFailure(request.channel, error);
     }
+  }
+
+  #reportFailure(channel: number, error: unknown): void {
+    if (this.#failureReported.has(channel)) return;
+
+    this.#failureReported.add(channel);
+    this.#post({ kind: 'send-failed', channel, error: errorToRecord(error) });
   }
 
   #channel(id: number): Channel {
     const channel = this.#channels.get(id);
     if (channel !== undefined) return channel;
 
-    throw new ChannelError(`channel ${id} is closed`, { code: 'CHANNEL_CLOSED', source: 'client' });
+    throw this.#closeErrors.get(id) ?? new ChannelError(`channel ${id} is closed`, { code: 'CHANNEL_CLOSED', source: 'client' });
   }
 }
 
 /** Returned by a call whose reply was already posted, with transferred objects. */
 const HANDLED = Symbol('handled');
+
+/** Decodes a field table argument, or the `arguments` table of an options object. */
+function decodeTables(value: unknown): unknown {
+  if (isEncodedTable(value)) return decodeTypedTable(value.fieldTable);
+  if (typeof value !== 'object' || value === null) return value;
+
+  const table = (value as { arguments?: unknown }).arguments;
+  if (!isEncodedTable(table)) return value;
+  return { ...value, arguments: decodeTypedTable(table.fieldTable) };
+}
 
 function unknownMethod(method: string): InvalidArgumentError {
   return new InvalidArgumentError(`the blocking adapter's I/O thread has no method ${method}; this is a bug in Warren`, 'IO_THREAD_REQUEST_INVALID');

@@ -21,8 +21,10 @@ export const PUBLISHES_WRITTEN = 1;
 export const PUBLISH_OVERHEAD = 256;
 /** Index of the flag that the worker sets to 1 once its module has loaded. */
 export const WORKER_STARTED = 2;
+/** Index of a counter that the worker bumps while it lives: on a timer and with each request. */
+export const ALIVE = 3;
 /** Number of `Int32` slots in the shared state. */
-export const SHARED_SLOTS = 3;
+export const SHARED_SLOTS = 4;
 
 /** Start data of the I/O worker, passed by the calling thread as `workerData`. */
 export interface WorkerStart {
@@ -73,6 +75,18 @@ export interface PublishRequest {
 }
 
 export type Request = CallRequest | SendRequest | PublishRequest;
+
+/**
+ * A field table argument, such as `x-max-length` in `queueDeclare`, in its AMQP encoding.
+ * Structured cloning would turn `typed()` and `Decimal` values into plain objects.
+ */
+export interface EncodedTable {
+  fieldTable: Uint8Array;
+}
+
+export function isEncodedTable(value: unknown): value is EncodedTable {
+  return typeof value === 'object' && value !== null && (value as Partial<EncodedTable>).fieldTable instanceof Uint8Array;
+}
 
 /** The fields of a received message besides its body and properties. */
 export interface DeliveryFields {

@@ -14,7 +14,7 @@ export {
   type ReturnedMessage,
 } from './channel.js';
 export { ChannelHandle } from './channel-handle.js';
-export { decodePublishProperties } from './publish-properties.js';
+export { decodePublishProperties, decodeTypedTable } from './publish-properties.js';
 export { Consumer, type ConsumerEvents, type MessageCallback } from './consumer.js';
 export { type ConnectOptions, parseUrl } from './options.js';
 export {

@@ -8,6 +8,7 @@ import {
   TypedValue,
   decodeBasicPropertiesBytes,
   readFieldValue,
+  readTable,
 } from '@warren/protocol';
 
 const TAG_TABLE = 0x46; // 'F'
@@ -40,6 +41,19 @@ export function decodePublishProperties(bytes: Uint8Array): BasicProperties {
   if ((flags & CONTENT_TYPE_FLAG) !== 0) reader.shortstr();
   if ((flags & CONTENT_ENCODING_FLAG) !== 0) reader.shortstr();
   return { ...properties, headers: readTypedTable(reader) };
+}
+
+/**
+ * Decodes a field table encoded by `writeTable`, such as the arguments of a method sent from
+ * another thread, wrapping every scalar value in a `TypedValue` with the tag it arrived with, so
+ * that sending it again produces the same bytes.
+ *
+ * @throws FrameError when `bytes` is not a valid field table.
+ */
+export function decodeTypedTable(bytes: Uint8Array): FieldTable {
+  // A full decode first validates every length, which the typed reading below relies on.
+  readTable(new Reader(bytes));
+  return readTypedTable(new Reader(bytes));
 }
 
 function readTypedTable(reader: Reader): FieldTable {
