@@ -2,7 +2,7 @@
  * The channel handle and its dispatcher on one thread, joined by a real `MessageChannel`, with a
  * stand-in channel that records calls. The broker tests run the handle in real Workers.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import {
   type AmqpError,
   type BasicProperties,
@@ -498,5 +498,37 @@ describe('ChannelHandleDispatcher message validation', () => {
       { type: 'resolved', ids: [2] },
     ]);
     expect(channel.calls).toEqual([['basicAck', 4, false]]);
+  });
+});
+
+describe('ChannelHandle flow control', () => {
+  test('holds back requests beyond the window', async () => {
+    const { port1: connectionSide, port2: handleSide } = new MessageChannel();
+    connectionSide.postMessage({ type: 'open', channelId: 9 });
+    await new Promise((resolve) => setImmediate(resolve));
+    const handle = new ChannelHandle(handleSide);
+    const acks = Array.from({ length: 1500 }, (_, index) => handle.basicAck(index + 1));
+    const received = (): { id: number; deliveryTag: number }[] => {
+      const messages: { id: number; deliveryTag: number }[] = [];
+      for (let entry = receiveMessageOnPort(connectionSide); entry !== undefined; entry = receiveMessageOnPort(connectionSide)) {
+        messages.push(entry.message as { id: number; deliveryTag: number });
+      }
+      return messages;
+    };
+
+    const first = received();
+    expect(first).toHaveLength(1000);
+    expect(handle.pendingCount).toBe(1500);
+
+    connectionSide.postMessage({ type: 'resolved', ids: first.slice(0, 300).map((request) => request.id) });
+    await Promise.all(acks.slice(0, 300));
+    const second = received();
+    expect(second.map((request) => request.deliveryTag)).toEqual(Array.from({ length: 300 }, (_, index) => 1001 + index));
+    expect(handle.pendingCount).toBe(1200);
+
+    handle.close();
+    await expect(acks[1499]).rejects.toMatchObject({ code: 'CHANNEL_HANDLE_CLOSED' });
+    expect(handle.pendingCount).toBe(0);
+    connectionSide.close();
   });
 });

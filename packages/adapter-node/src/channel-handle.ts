@@ -52,12 +52,19 @@ const ignore = (): void => {};
  *
  * The port is unref'd while no request is pending, so a worker that has finished can exit
  * without calling `close()`.
+ *
+ * At most `MAX_REQUESTS_IN_FLIGHT` requests wait on the connection's thread at a time; later
+ * ones wait in this handle, in order. A worker that publishes faster than the connection can
+ * send therefore cannot flood that thread and delay everything else it serves.
  */
 export class ChannelHandle {
   /** Number of the channel on its connection. */
   readonly channelId: number;
   readonly #port: MessagePort;
   readonly #pending = new Map<number, Pending<void>>();
+  /** Requests held back while `MAX_REQUESTS_IN_FLIGHT` are in flight, oldest at `#waitingHead`. */
+  #waiting: WaitingRequest[] = [];
+  #waitingHead = 0;
   #nextId = 1;
   /** Error that every later request rejects with, set once no request can be sent any more. */
   #closedError: AmqpError | undefined;
@@ -89,9 +96,9 @@ export class ChannelHandle {
     port.unref();
   }
 
-  /** Number of requests sent whose reply has not arrived yet. */
+  /** Number of requests not settled yet: those sent and those held back in this handle. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#waiting.length - this.#waitingHead;
   }
 
   /** Acknowledges a message, or with `multiple` every message up to it (`Channel.basicAck`). */
@@ -166,13 +173,39 @@ export class ChannelHandle {
         reject(this.#closedError);
         return;
       }
+      if (this.#pending.size >= MAX_REQUESTS_IN_FLIGHT || this.#waitingHead < this.#waiting.length) {
+        this.#waiting.push({ request, transfer, pending: { resolve, reject } });
+        return;
+      }
       // A request that cannot be cloned throws here, before it is registered as pending.
-      this.#port.postMessage(request, transfer);
-      if (this.#pending.size === 0) this.#port.ref();
-      this.#pending.set(request.id, { resolve, reject });
+      this.#post(request, transfer, { resolve, reject });
     });
     settled.catch(ignore);
     return settled;
+  }
+
+  #post(request: ChannelHandleRequest, transfer: ArrayBuffer[] | undefined, pending: Pending<void>): void {
+    this.#port.postMessage(request, transfer);
+    if (this.#pending.size === 0) this.#port.ref();
+    this.#pending.set(request.id, pending);
+  }
+
+  /** Sends held-back requests while fewer than `MAX_REQUESTS_IN_FLIGHT` are in flight. */
+  #sendWaiting(): void {
+    while (this.#pending.size < MAX_REQUESTS_IN_FLIGHT && this.#waitingHead < this.#waiting.length) {
+      const next = this.#waiting[this.#waitingHead]!;
+      this.#waiting[this.#waitingHead] = undefined as never;
+      this.#waitingHead++;
+      try {
+        this.#post(next.request, next.transfer, next.pending);
+      } catch (error) {
+        next.pending.reject(error as AmqpError);
+      }
+    }
+    if (this.#waitingHead === this.#waiting.length) {
+      this.#waiting = [];
+      this.#waitingHead = 0;
+    }
   }
 
   #handleReply(reply: ChannelHandleReply): void {
@@ -182,10 +215,12 @@ export class ChannelHandle {
       case 'resolved':
         if (!Array.isArray(reply.ids)) return;
         for (const id of reply.ids) this.#take(id)?.resolve();
+        this.#sendWaiting();
         break;
       case 'rejected':
         if (typeof reply.error !== 'object' || reply.error === null) return;
         this.#take(reply.id)?.reject(rebuildError(reply.error));
+        this.#sendWaiting();
         break;
       case 'closed':
         if (typeof reply.error !== 'object' || reply.error === null) return;
@@ -213,10 +248,22 @@ export class ChannelHandle {
 
   #rejectAll(error: AmqpError): void {
     const pending = [...this.#pending.values()];
+    for (let index = this.#waitingHead; index < this.#waiting.length; index++) pending.push(this.#waiting[index]!.pending);
     this.#pending.clear();
+    this.#waiting = [];
+    this.#waitingHead = 0;
     this.#port.unref();
     for (const request of pending) request.reject(error);
   }
+}
+
+/** Most requests of one handle that wait on the connection's thread at a time. */
+const MAX_REQUESTS_IN_FLIGHT = 1000;
+
+interface WaitingRequest {
+  request: ChannelHandleRequest;
+  transfer: ArrayBuffer[] | undefined;
+  pending: Pending<void>;
 }
 
 /**
