@@ -341,6 +341,12 @@ describe('BlockingChannel methods', () => {
     expect(() => channel.basicPublish('', 'q', 'x', { deliveryMode: 3 })).toThrow(InvalidArgumentError);
     expect(() => channel.basicPublish('', 'q', 'x', { appId: 'a'.repeat(256) })).toThrow(InvalidArgumentError);
     expect(() => channel.basicPublish('', 'q', 42 as never)).toThrow(InvalidArgumentError);
+    expect(() => channel.basicPublish('x'.repeat(256), 'q', 'x')).toThrow(InvalidArgumentError);
+    expect(() => channel.basicAck(-1)).toThrow(InvalidArgumentError);
+    expect(() => channel.queueDeclare('', { arguments: { bad: () => 1 } as never })).toThrow(InvalidArgumentError);
+    expect(() => connection.callLater(1, 'not a function' as never)).toThrow(InvalidArgumentError);
+    // None of these reached the broker, so the channel is still open.
+    expect(channel.queueDeclare('', { exclusive: true }).queue).toMatch(/^amq\.gen-/);
     channel.close();
     expect(channel.isClosed).toBe(true);
     expect(() => channel.basicPublish('', 'q', 'x')).toThrow(ChannelClosedByClientError);

@@ -10,6 +10,7 @@ import type {
 import {
   type AmqpError,
   type BasicProperties,
+  BasicPublish,
   ChannelClosedByClientError,
   ChannelError,
   ConnectionClosedByClientError,
@@ -240,6 +241,11 @@ export class BlockingChannel {
     this.#connection.pollEvents();
     this.#throwIfUnusable();
     validateDeliveryMode(properties);
+    // Encoding the method checks the exchange and routing key here, where the error belongs,
+    // rather than on the I/O thread, which would report it at a later call.
+    scratchWriter.begin();
+    new BasicPublish(exchange, routingKey, options.mandatory === true, false).encode(scratchWriter);
+    scratchWriter.finish();
     const encodedProperties = encodeBasicPropertiesBytes(properties);
     const bytes = bodyBytes(body);
     const transfer = [encodedProperties.buffer as ArrayBuffer, bytes.buffer];
@@ -249,7 +255,7 @@ export class BlockingChannel {
       channel: this.channelNumber,
       exchange,
       routingKey,
-      mandatory: options.mandatory ?? false,
+      mandatory: options.mandatory === true,
       properties: encodedProperties,
       body: bytes,
     };
@@ -385,16 +391,19 @@ export class BlockingChannel {
 
   /** Acknowledges a message, or with `multiple` every message up to it. */
   basicAck(deliveryTag: number, multiple = false): void {
+    validateDeliveryTag(deliveryTag, 'basicAck');
     this.#send('basicAck', [deliveryTag, multiple]);
   }
 
   /** Rejects a message, or with `multiple` every message up to it; by default it is requeued. */
   basicNack(deliveryTag: number, multiple = false, requeue = true): void {
+    validateDeliveryTag(deliveryTag, 'basicNack');
     this.#send('basicNack', [deliveryTag, multiple, requeue]);
   }
 
   /** Rejects one message; by default it is requeued. */
   basicReject(deliveryTag: number, requeue = true): void {
+    validateDeliveryTag(deliveryTag, 'basicReject');
     this.#send('basicReject', [deliveryTag, requeue]);
   }
 
@@ -590,13 +599,19 @@ function isClosedByClient(error: AmqpError | undefined): boolean {
   return error === undefined || error instanceof ChannelClosedByClientError || error instanceof ConnectionClosedByClientError;
 }
 
-const tableWriter = new Writer(4096);
+/** Writer for what this thread encodes to check or to send; each result is copied out of it. */
+const scratchWriter = new Writer(4096);
 
 /** Encodes a field table argument, so that it keeps its value types on the way to the I/O thread. */
 function encodeTable(table: FieldTable): EncodedTable {
-  tableWriter.begin();
-  writeTable(tableWriter, table);
-  return { fieldTable: tableWriter.finish().slice() };
+  scratchWriter.begin();
+  writeTable(scratchWriter, table);
+  return { fieldTable: scratchWriter.finish().slice() };
+}
+
+function validateDeliveryTag(deliveryTag: number, method: string): void {
+  if (Number.isSafeInteger(deliveryTag) && deliveryTag >= 0) return;
+  throw new InvalidArgumentError(`${method}: deliveryTag must be an integer from 0 to 2^53-1, got ${String(deliveryTag)}`, 'VALUE_OUT_OF_RANGE');
 }
 
 function withEncodedArguments<T extends { arguments?: FieldTable }>(options: T): Omit<T, 'arguments'> & { arguments?: EncodedTable } {
