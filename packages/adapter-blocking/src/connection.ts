@@ -335,7 +335,10 @@ export class BlockingConnection {
       const written = Atomics.load(this.#shared, PUBLISHES_WRITTEN);
       const inFlight = (this.#publishBytesPosted - written) | 0;
       if (inFlight === 0 || inFlight + counted <= MAX_PUBLISH_BYTES_IN_FLIGHT) break;
-      Atomics.wait(this.#shared, PUBLISHES_WRITTEN, written, 1000);
+      if (Atomics.wait(this.#shared, PUBLISHES_WRITTEN, written, WAIT_SLICE_MS) === 'timed-out') {
+        this.pollEvents();
+        this.#checkIoThreadAlive(performance.now());
+      }
       this.#throwIfClosed();
     }
     this.#publishBytesPosted = (this.#publishBytesPosted + counted) | 0;
