@@ -15,7 +15,8 @@ import { parseArgs } from 'node:util';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { BlockingConnection, type Message } from '@warren/adapter-blocking';
 import { burnCpu } from './burn-cpu.js';
-import { type Job, type JobOutcome, parseInteger, type WorkerPoolOptions, type WorkerPoolResult, type WorkerSetup } from './worker-pool.js';
+import { isMainModule, parseInteger } from './cli.js';
+import type { Job, JobOutcome, WorkerPoolOptions, WorkerPoolResult, WorkerSetup } from './worker-pool.js';
 
 /** Seconds that the consume loop waits for a message before it checks the Workers' outcomes. */
 const POLL_SECONDS = 0.05;
@@ -143,7 +144,7 @@ function main(): void {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   try {
     main();
   } catch (error) {

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type Channel, connect } from '@warren/adapter-node';
+import { isMainModule } from './cli.js';
 
 export interface HelloOptions {
   url?: string | undefined;
@@ -127,7 +128,7 @@ function parsePositiveInteger(name: string, value: string): number {
   return number;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   main().catch((error: unknown) => {
     console.error(error instanceof Error ? `hello failed: ${error.message}` : error);
     process.exitCode = 1;

@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util';
 import { type MessagePort, Worker } from 'node:worker_threads';
 import { type AmqpError, type Message, connect } from '@warren/adapter-node';
+import { isMainModule, parseInteger } from './cli.js';
 
 export interface WorkerPoolOptions {
   url?: string | undefined;
@@ -175,16 +176,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** Parses the value of the command-line option `--name` as an integer of at least `minimum`. */
-export function parseInteger(name: string, value: string, minimum: number): number {
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < minimum) {
-    throw new Error(`--${name} must be an integer of at least ${minimum}; got "${value}"`);
-  }
-  return number;
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   main().catch((error: unknown) => {
     console.error(error instanceof Error ? `worker-pool failed: ${error.message}` : error);
     process.exitCode = 1;
