@@ -18,6 +18,7 @@ import {
   InvalidArgumentError,
   type Message,
   NackError,
+  type ReturnedMessage,
   typed,
   UnroutableError,
 } from '@warren/adapter-blocking';
@@ -274,7 +275,7 @@ describe('BlockingChannel methods', () => {
     const connection = connectBlocking();
     const channel = connection.channel();
     const queue = declareQueue(channel);
-    channel.basicQos({ prefetchCount: 2 });
+    channel.basicQos(2);
     publishNumbered(channel, queue, 5);
     waitForReady(connection, channel, queue, 5);
     const received: Message[] = [];
@@ -366,12 +367,16 @@ describe('BlockingChannel publisher confirms', () => {
 
     let unroutable: unknown;
     try {
-      channel.basicPublish('', `warren-nowhere-${randomUUID()}`, 'lost', {}, { mandatory: true });
+      channel.basicPublish('', `warren-nowhere-${randomUUID()}`, 'lost', { headers: { price: new Decimal(2, 1999) } }, { mandatory: true });
     } catch (error) {
       unroutable = error;
     }
     expect(unroutable).toBeInstanceOf(UnroutableError);
-    expect((unroutable as UnroutableError).code).toBeTypeOf('string');
+    expect((unroutable as UnroutableError).code).toBe('MESSAGE_UNROUTABLE');
+    const returned = (unroutable as UnroutableError).returned as ReturnedMessage;
+    expect(Buffer.isBuffer(returned.body)).toBe(true);
+    expect(returned.body.toString()).toBe('lost');
+    expect(returned.properties.headers?.price).toEqual(new Decimal(2, 1999));
 
     // The channel keeps working after both errors.
     expect(channel.queueDeclare(queue, { passive: true }).messageCount).toBe(1);

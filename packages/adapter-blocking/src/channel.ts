@@ -192,9 +192,16 @@ export class BlockingChannel {
     this.#call('txRollback', []);
   }
 
-  /** Limits the unacknowledged messages that the broker sends (`basic.qos`). */
-  basicQos(options: BasicQosOptions = {}): void {
-    const { prefetchCount = 0, prefetchSize = 0, global = false } = options;
+  /**
+   * Limits the unacknowledged messages that the broker sends (`basic.qos`). Pass the prefetch
+   * count as a number, as in the async adapter, or every limit as options.
+   */
+  basicQos(options: number | BasicQosOptions = {}): void {
+    const limits = typeof options === 'number' ? { prefetchCount: options } : options;
+    if (typeof limits !== 'object' || limits === null) {
+      throw new InvalidArgumentError(`basicQos: expected a prefetch count or options, got ${typeof options}`, 'VALUE_TYPE_INVALID');
+    }
+    const { prefetchCount = 0, prefetchSize = 0, global = false } = limits;
     this.#call('basicQos', [prefetchCount, { prefetchSize, global }]);
   }
 

@@ -1,10 +1,9 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { ConnectOptions, Endpoint, FrameTraceCallback, Logger } from '@warren/adapter-node';
+import { type ConnectOptions, type Endpoint, type FrameTraceCallback, type Logger, rebuildError } from '@warren/adapter-node';
 import {
   type AmqpError,
   ConnectionClosedByClientError,
   ConnectionError,
-  errorFromRecord,
   type ErrorRecord,
   type FieldTable,
   InvalidArgumentError,
@@ -594,7 +593,7 @@ export class BlockingConnection {
   }
 
   #rebuild(record: ErrorRecord): AmqpError {
-    return errorFromRecord(record) as AmqpError;
+    return rebuildError(record);
   }
 
   #closeAtExit(): void {

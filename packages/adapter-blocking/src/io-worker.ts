@@ -14,6 +14,7 @@ import {
   connect,
   decodePublishProperties,
   decodeTypedTable,
+  prepareReturnedForTransfer,
 } from '@warren/adapter-node';
 import {
   type AmqpError,
@@ -147,7 +148,7 @@ class IoWorker {
             if (value !== HANDLED) this.#reply(request.id, value);
             if (request.target === 'connection' && request.method === 'close') this.#port.close();
           },
-          (error: unknown) => this.#post({ kind: 'reply', id: request.id, error: errorToRecord(error) }),
+          (error: unknown) => this.#replyError(request.id, error),
         );
         return;
     }
@@ -259,9 +260,18 @@ class IoWorker {
     );
   }
 
+  /** Replies with an error; the returned message of an `UnroutableError` crosses intact. */
+  #replyError(id: number, error: unknown): void {
+    const record = errorToRecord(error);
+    const transfer: ArrayBuffer[] = [];
+    prepareReturnedForTransfer(record, transfer);
+    this.#post({ kind: 'reply', id, error: record }, transfer);
+  }
+
   #settlePublish(request: PublishRequest, error: unknown): void {
     if (request.id !== undefined) {
-      this.#post({ kind: 'reply', id: request.id, ...(error !== undefined && { error: errorToRecord(error) }) });
+      if (error === undefined) this.#post({ kind: 'reply', id: request.id });
+      else this.#replyError(request.id, error);
       return;
     }
     if (error !== undefined) this.#reportFailure(request.channel, error);

@@ -48,7 +48,10 @@ export class Scheduler {
 
 /** Converts seconds given by the caller to milliseconds, rejecting what is not a duration. */
 export function secondsToMs(seconds: number, name: string): number {
-  if (typeof seconds !== 'number' || Number.isNaN(seconds) || seconds < 0) {
+  if (typeof seconds !== 'number') {
+    throw new InvalidArgumentError(`${name} must be a number of seconds; got a ${typeof seconds}`, 'VALUE_TYPE_INVALID');
+  }
+  if (Number.isNaN(seconds) || seconds < 0) {
     throw new InvalidArgumentError(`${name} must be a number of seconds, 0 or more; got ${String(seconds)}`, 'VALUE_OUT_OF_RANGE');
   }
   return seconds * 1000;

@@ -7,7 +7,6 @@ import {
   ConnectionError,
   type ErrorRecord,
   InvalidArgumentError,
-  encodeBasicPropertiesBytes,
   errorToRecord,
 } from '@warren/protocol';
 import type { PublishOptions } from './channel.js';
@@ -18,6 +17,7 @@ import {
   findRequestProblem,
   requestIdOf,
 } from './channel-handle-messages.js';
+import { prepareReturnedForTransfer } from './error-transfer.js';
 import { decodePublishProperties } from './publish-properties.js';
 
 /** Members of a `Channel` that a dispatcher uses, so that tests can pass a stand-in. */
@@ -265,33 +265,4 @@ function connectionClosedRecord(channelId: number, error: AmqpError | undefined)
   }
   const record = errorToRecord(error);
   return { ...record, message: `channel ${channelId} is closed because its connection ended (${error.message})`, stack: undefined, cause: record };
-}
-
-/**
- * Makes the returned message of an `UnroutableError` record cheap and faithful to clone. Its
- * body becomes an exact-size copy, because it is usually a view of a larger socket buffer that
- * cloning would copy whole. Its properties become their encoding, because cloning would turn
- * `Decimal` values into plain objects, and `ChannelHandle` decodes them again.
- */
-function prepareReturnedForTransfer(record: ErrorRecord, transfer: ArrayBuffer[]): void {
-  if (record.name !== 'UnroutableError' || typeof record.returned !== 'object' || record.returned === null) return;
-
-  const returned = record.returned as { body?: unknown; properties?: unknown };
-  const prepared: Record<string, unknown> = { ...returned };
-  if (returned.body instanceof Uint8Array) {
-    const body = new Uint8Array(returned.body);
-    prepared.body = body;
-    transfer.push(body.buffer);
-  }
-  if (typeof returned.properties === 'object' && returned.properties !== null) {
-    try {
-      const properties = encodeBasicPropertiesBytes(returned.properties as BasicProperties);
-      prepared.properties = properties;
-      transfer.push(properties.buffer as ArrayBuffer);
-    } catch {
-      // Decoded properties encode again, but if some did not, the worker gets the message without them.
-      delete prepared.properties;
-    }
-  }
-  record.returned = prepared;
 }

@@ -4,15 +4,13 @@ import {
   type BasicProperties,
   ChannelError,
   ConnectionError,
-  type ErrorRecord,
   InvalidArgumentError,
   type Pending,
-  decodeBasicPropertiesBytes,
   encodeBasicPropertiesBytes,
-  errorFromRecord,
   publishBody,
 } from '@warren/protocol';
 import type { PublishOptions } from './channel.js';
+import { rebuildError } from './error-transfer.js';
 import type { ChannelHandleReply, ChannelHandleRequest } from './channel-handle-messages.js';
 
 const ignore = (): void => {};
@@ -264,19 +262,6 @@ interface WaitingRequest {
   request: ChannelHandleRequest;
   transfer: ArrayBuffer[] | undefined;
   pending: Pending<void>;
-}
-
-/**
- * Rebuilds an error sent by the connection's thread. The returned message of an
- * `UnroutableError` arrives with its properties encoded, and is decoded here.
- */
-function rebuildError(record: ErrorRecord): AmqpError {
-  const returned = record.returned as { body?: unknown; properties?: unknown } | undefined;
-  if (returned !== undefined && returned !== null) {
-    if (returned.properties instanceof Uint8Array) returned.properties = decodeBasicPropertiesBytes(returned.properties);
-    if (returned.body instanceof Uint8Array) returned.body = Buffer.from(returned.body.buffer, returned.body.byteOffset, returned.body.byteLength);
-  }
-  return errorFromRecord(record) as AmqpError;
 }
 
 /**

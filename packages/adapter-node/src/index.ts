@@ -15,6 +15,7 @@ export {
 } from './channel.js';
 export { ChannelHandle } from './channel-handle.js';
 export { decodePublishProperties, decodeTypedTable } from './publish-properties.js';
+export { prepareReturnedForTransfer, rebuildError } from './error-transfer.js';
 export { Consumer, type ConsumerEvents, type MessageCallback } from './consumer.js';
 export { type ConnectOptions, parseUrl } from './options.js';
 export {
