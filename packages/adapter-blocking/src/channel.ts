@@ -306,6 +306,8 @@ export class BlockingChannel {
   /**
    * Dispatches messages to the `basicConsume` callbacks of this channel until none is left,
    * because each was cancelled with `stopConsuming()` or `basicCancel()`, or by the broker.
+   * While it waits, this thread's event loop does not run, so a `process.on('SIGINT')`
+   * listener cannot stop it; call `stopConsuming()` from a callback or a `callLater` timer.
    *
    * @throws ChannelError `REENTRANT_CALL` when called from a callback; the close error of the
    *   channel or connection when either closes; whatever a callback throws.

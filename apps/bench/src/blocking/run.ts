@@ -13,7 +13,7 @@
  * Usage: node dist/blocking/run.js [--repetitions N] [--clients a,b] [--publish-count N]
  *        [--call-count N] [--output FILE]
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -31,7 +31,8 @@ const BROKER_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
 
 const HELP = `usage: node dist/blocking/run.js [options]
   --repetitions N     runs of each client (default 3)
-  --clients LIST      comma-separated subset of ${BLOCKING_CLIENT_NAMES.join(', ')}
+  --clients LIST      comma-separated subset of ${BLOCKING_CLIENT_NAMES.join(', ')} (default all;
+                      pika only when PYTHON_WITH_PIKA, by default /usr/bin/python3, imports it)
   --publish-count N   messages of 100 bytes published without confirms (default 200000)
   --call-count N      timed passive queue.declare calls (default 5000)
   --output FILE       where to write the results as JSON (default results/blocking-latest.json)`;
@@ -121,11 +122,20 @@ function printReport(summaries: ClientSummary[]): Record<string, number> {
   return ratios;
 }
 
+/** Every client, except Pika when the Python that should run it cannot import it. */
+function defaultClients(): BlockingClientName[] {
+  const pika = spawnSync(PYTHON, ['-c', 'import pika'], { stdio: 'ignore' });
+  if (pika.status === 0) return [...BLOCKING_CLIENT_NAMES];
+
+  console.log(`${PYTHON} cannot import pika, so Pika is left out; install Debian's python3-pika or set PYTHON_WITH_PIKA`);
+  return BLOCKING_CLIENT_NAMES.filter((client) => client !== 'pika');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       repetitions: { type: 'string', default: '3' },
-      clients: { type: 'string', default: BLOCKING_CLIENT_NAMES.join(',') },
+      clients: { type: 'string' },
       'publish-count': { type: 'string', default: '200000' },
       'call-count': { type: 'string', default: '5000' },
       output: { type: 'string', default: DEFAULT_OUTPUT },
@@ -136,11 +146,15 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  const clients = values.clients.split(',') as BlockingClientName[];
+  const clients = (values.clients?.split(',') ?? defaultClients()) as BlockingClientName[];
   for (const client of clients) {
     if (!BLOCKING_CLIENT_NAMES.includes(client)) throw new Error(`unknown client "${client}"; expected one of ${BLOCKING_CLIENT_NAMES.join(', ')}`);
   }
   const repetitions = Number(values.repetitions);
+  console.log(
+    `${repetitions} repetitions of ${clients.join(', ')}: ${values['publish-count']} publishes of 100 bytes, ` +
+      `${values['call-count']} timed calls each`,
+  );
 
   const results = new Map<BlockingClientName, BlockingChildResult[]>(clients.map((client) => [client, []]));
   for (let repetition = 1; repetition <= repetitions; repetition++) {
@@ -170,4 +184,9 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${values.output}`);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  console.error(`blocking benchmark failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}
