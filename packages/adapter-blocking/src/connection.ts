@@ -134,8 +134,8 @@ export class BlockingConnection {
     this.#port.unref();
     // These run only while this thread is in its event loop, not during a call; a call
     // notices a dead I/O thread by its silence instead.
-    this.#worker.on('error', (error) => this.#markClosed(ioThreadFailed(error)));
-    this.#worker.on('exit', (code) => this.#markClosed(ioThreadFailed(new Error(`the I/O thread exited with code ${code}`))));
+    this.#worker.on('error', (error) => this.#handleWorkerEnd(error));
+    this.#worker.on('exit', (code) => this.#handleWorkerEnd(new Error(`the I/O thread exited with code ${code}`)));
 
     const opened = this.#waitForOpen();
     this.serverProperties = opened.serverProperties as FieldTable;
@@ -433,6 +433,16 @@ export class BlockingConnection {
       }
       this.#accept(message);
     }
+  }
+
+  /**
+   * Takes in what the I/O thread posted before it ended, such as the close that made it end,
+   * and only then counts its end as a failure, if the connection is still open.
+   */
+  #handleWorkerEnd(cause: Error): void {
+    if (this.#closed) return;
+    this.#drainPort();
+    this.#markClosed(ioThreadFailed(cause));
   }
 
   #terminate(): void {
