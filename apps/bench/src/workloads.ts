@@ -74,6 +74,8 @@ export interface PhaseResult {
   seconds: number;
   /** User plus system CPU time of the whole process, in microseconds. */
   cpuMicros: number;
+  /** The system part of `cpuMicros`: time in the kernel, mostly socket reads and writes. */
+  systemCpuMicros: number;
   /** Latency of one message or call, in milliseconds. */
   latency?: { p50: number; p99: number };
 }
@@ -92,6 +94,7 @@ export class PhaseTimer {
   readonly #name: string;
   #seconds = 0;
   #cpuMicros = 0;
+  #systemCpuMicros = 0;
 
   constructor(name: string) {
     this.#name = name;
@@ -104,11 +107,19 @@ export class PhaseTimer {
     this.#seconds += (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpuStart);
     this.#cpuMicros += cpu.user + cpu.system;
+    this.#systemCpuMicros += cpu.system;
     return result;
   }
 
   result(messages: number, bytes: number): PhaseResult {
-    return { name: this.#name, messages, bytes, seconds: this.#seconds, cpuMicros: this.#cpuMicros };
+    return {
+      name: this.#name,
+      messages,
+      bytes,
+      seconds: this.#seconds,
+      cpuMicros: this.#cpuMicros,
+      systemCpuMicros: this.#systemCpuMicros,
+    };
   }
 }
 

@@ -475,6 +475,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
 /** Wraps a received body as a `Buffer` over the same memory, so Node code gets its usual type. */
 export function withBufferBody<T extends { body: Uint8Array }>(message: T): Omit<T, 'body'> & { body: Buffer } {
   const body = message.body;
-  (message as { body: Uint8Array }).body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  // A body that arrived in one frame within one socket chunk is already a Buffer view of it.
+  if (!Buffer.isBuffer(body)) (message as { body: Uint8Array }).body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   return message as unknown as Omit<T, 'body'> & { body: Buffer };
 }

@@ -4,6 +4,7 @@ import {
   BasicDeliver,
   BasicPublish,
   FrameDecoder,
+  FrameType,
   Reader,
   Writer,
   decodeMethod,
@@ -41,6 +42,7 @@ export function createCodec(): Codec {
   const delivery = encodeDelivery();
   const decoder = new FrameDecoder();
   decoder.frameMax = CODEC_FRAME_MAX;
+  const reader = new Reader(delivery);
 
   return {
     encodePublish: () => {
@@ -50,20 +52,30 @@ export function createCodec(): Codec {
       return chunks.length;
     },
 
+    // Read as the connection engine reads a delivery: frame by frame through one `Reader`, with
+    // no frame object or payload view for the method and the content header.
     decodeDelivery: () => {
       decoder.push(delivery);
-      const methodFrame = decoder.next()!;
-      const method = decodeMethod(new Reader(methodFrame.payload)) as BasicDeliver;
+      readFrame(decoder, reader, FrameType.method);
+      const method = decodeMethod(reader) as BasicDeliver;
 
       // A content header contains the class id, a weight of 0 and the body size before the properties.
-      const header = new Reader(decoder.next()!.payload);
-      header.uint16();
-      header.uint16();
-      header.uint64();
-      const decoded = readBasicProperties(header);
+      readFrame(decoder, reader, FrameType.header);
+      reader.uint16();
+      reader.uint16();
+      reader.uint64();
+      const decoded = readBasicProperties(reader);
 
-      const bodyFrame = decoder.next()!;
-      return method.deliveryTag + Object.keys(decoded.headers!).length + bodyFrame.payload.length;
+      readFrame(decoder, reader, FrameType.body);
+      const body = decoder.payload();
+      return method.deliveryTag + Object.keys(decoded.headers!).length + body.length;
     },
   };
+}
+
+/** Reads the next frame, checks its type and points `reader` at its payload. */
+function readFrame(decoder: FrameDecoder, reader: Reader, expectedType: number): void {
+  const type = decoder.advance();
+  if (type !== expectedType) throw new Error(`the benchmark delivery has a frame of type ${type} where type ${expectedType} belongs`);
+  reader.reset(decoder.payloadBytes, decoder.payloadStart, decoder.payloadEnd);
 }

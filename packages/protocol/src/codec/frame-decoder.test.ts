@@ -426,6 +426,94 @@ describe('FrameDecoder', () => {
     });
   });
 
+  describe('advance', () => {
+    /** Reads frames with `advance()`, copying each payload out of `payloadBytes`. */
+    function advanceAll(decoder: FrameDecoder): { type: number; channel: number; payload: number[] }[] {
+      const frames: { type: number; channel: number; payload: number[] }[] = [];
+      for (let type = decoder.advance(); type !== 0; type = decoder.advance()) {
+        const payload = [...decoder.payloadBytes.subarray(decoder.payloadStart, decoder.payloadEnd)];
+        frames.push({ type, channel: decoder.channel, payload });
+      }
+      return frames;
+    }
+
+    it.each(decodeCases)('reads $name whole and byte by byte', ({ bytes, frames, frameMax }) => {
+      const whole = createDecoder(frameMax);
+      whole.push(bytes);
+      expect(advanceAll(whole)).toEqual(frames);
+
+      const byByte = createDecoder(frameMax);
+      const decoded: ReturnType<typeof advanceAll> = [];
+      for (let index = 0; index < bytes.length; index++) {
+        byByte.push(bytes.subarray(index, index + 1));
+        decoded.push(...advanceAll(byByte));
+      }
+      expect(decoded).toEqual(frames);
+    });
+
+    it('locates a payload in its chunk without copying', () => {
+      const chunk = concat(HEARTBEAT, frameBytes(1, 3, [1, 2, 3, 4]), TRAILING_PART);
+      const decoder = new FrameDecoder();
+      decoder.push(chunk);
+
+      expect(decoder.advance()).toBe(8);
+      expect(decoder.advance()).toBe(1);
+      expect(decoder.channel).toBe(3);
+      expect(decoder.payloadBytes).toBe(chunk);
+      expect([decoder.payloadStart, decoder.payloadEnd]).toEqual([15, 19]);
+      const payload = decoder.payload();
+      expect(payload.buffer).toBe(chunk.buffer);
+      expect([...payload]).toEqual([1, 2, 3, 4]);
+
+      expect(decoder.advance()).toBe(0);
+      expect(decoder.bufferedBytes).toBe(TRAILING_PART.length);
+    });
+
+    it('locates a straddling payload in its copy', () => {
+      const bytes = frameBytes(3, 9, [5, 6, 7, 8, 9]);
+      const decoder = new FrameDecoder();
+      decoder.push(bytes.slice(0, 10));
+      expect(decoder.advance()).toBe(0);
+      decoder.push(bytes.slice(10));
+
+      expect(decoder.advance()).toBe(3);
+      expect(decoder.payloadBytes).toHaveLength(5);
+      expect([decoder.payloadStart, decoder.payloadEnd]).toEqual([0, 5]);
+      expect(decoder.payload()).toBe(decoder.payloadBytes);
+      expect([...decoder.payload()]).toEqual([5, 6, 7, 8, 9]);
+    });
+
+    it('reports an empty payload for a heartbeat', () => {
+      const decoder = new FrameDecoder();
+      decoder.push(HEARTBEAT);
+
+      expect(decoder.advance()).toBe(8);
+      expect(decoder.payloadStart).toBe(decoder.payloadEnd);
+      expect(decoder.payload()).toHaveLength(0);
+    });
+
+    it('mixes with next()', () => {
+      const decoder = new FrameDecoder();
+      decoder.push(concat(frameBytes(1, 1, [1]), frameBytes(2, 2, [2, 2]), frameBytes(3, 3, [3, 3, 3])));
+
+      expect(decoder.advance()).toBe(1);
+      expect(plain([decoder.next()!])).toEqual(expected([2, 2, [2, 2]]));
+      expect(decoder.advance()).toBe(3);
+      expect([...decoder.payload()]).toEqual([3, 3, 3]);
+      expect(decoder.next()).toBeUndefined();
+    });
+
+    it('throws the error of a bad frame on every later call', () => {
+      const decoder = new FrameDecoder();
+      decoder.push(frameBytes(1, 1, [1], 0x00));
+
+      const error = captureError(() => decoder.advance());
+      expect((error as FrameError).code).toBe('FRAME_END_INVALID');
+      expect(captureError(() => decoder.advance())).toBe(error);
+      expect(captureError(() => decoder.next())).toBe(error);
+    });
+  });
+
   describe('many frames', () => {
     it('decodes 1000 frames from one chunk', () => {
       const frames = Array.from({ length: 1000 }, (_, index) => frameBytes(1, index % 3, [index & 0xff, index >> 8]));

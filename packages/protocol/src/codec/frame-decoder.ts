@@ -39,9 +39,10 @@ type State = 'protocolHeader' | 'frameHeader' | 'payload' | 'frameEnd' | 'failed
  * chunk. A payload that straddles chunks is copied once into a buffer of exactly its size, piece
  * by piece as the chunks arrive, so the chunks it came from can be released.
  *
- * Memory: the decoder keeps at most one partial payload of up to `frameMax - 8` bytes and the
- * chunks pushed but not yet read. That bound applies only if the caller drains `next()` until it
- * returns `undefined` before pushing the next chunk.
+ * Memory: the decoder keeps at most one partial payload of up to `frameMax - 8` bytes, the
+ * chunks pushed but not yet read, and the chunk of the frame read last until the next call. That
+ * bound applies only if the caller drains `next()` or `advance()` until it returns nothing before
+ * pushing the next chunk.
  *
  * Errors: `next()` throws a `FrameError` when the bytes cannot be AMQP frames. After that the
  * frame boundaries are lost, so the decoder releases its buffers and every later `push()` or
@@ -66,8 +67,14 @@ export class FrameDecoder {
   #type = 0;
   #channel = 0;
   #size = 0;
-  /** Payload of the frame in progress: a view, or a copy that fills up to `#filled` bytes. */
-  #payload: Uint8Array | undefined;
+  /**
+   * Location of the payload of the frame in progress: `#payloadStart` to `#payloadStart + #size`
+   * in `#payloadBytes`, which is a pushed chunk or, for a payload that straddles chunks, a copy
+   * that fills up to `#filled` bytes. `#payloadBytes` is undefined until the payload is located.
+   */
+  #payloadBytes: Uint8Array | undefined;
+  #payloadStart = 0;
+  #payloadCopied = false;
   #filled = 0;
   /** Space to join a frame header that straddles chunks. */
   readonly #headerBytes = new Uint8Array(FRAME_HEADER_SIZE);
@@ -134,18 +141,36 @@ export class FrameDecoder {
    *   not support AMQP 0-9-1.
    */
   next(): Frame | undefined {
+    const type = this.advance();
+    if (type === 0) return undefined;
+    return { type, channel: this.#channel, payload: this.payload() };
+  }
+
+  /**
+   * Reads the next complete frame like `next()` and returns its type, or 0 when more bytes are
+   * needed. It allocates nothing for a frame that lies in one chunk, because the frame is not
+   * returned as an object: until the next call, `channel`, `payloadBytes`, `payloadStart` and
+   * `payloadEnd` describe it, and `payload()` returns its payload as `next()` would.
+   * @throws FrameError as `next()` does.
+   */
+  advance(): number {
     if (this.#error !== undefined) throw this.#error;
 
-    if (this.#state === 'protocolHeader' && !this.#readProtocolHeader()) return undefined;
+    if (this.#state === 'protocolHeader' && !this.#readProtocolHeader()) return 0;
 
     if (this.#state === 'frameHeader') {
-      if (this.#unread < FRAME_HEADER_SIZE) return undefined;
+      // Forget the previous frame, so that the decoder does not keep its chunk alive.
+      this.#payloadBytes = undefined;
+      this.#payloadStart = 0;
+      this.#payloadCopied = false;
+      this.#filled = 0;
+      if (this.#unread < FRAME_HEADER_SIZE) return 0;
       this.#readFrameHeader();
     }
 
-    if (this.#state === 'payload' && !this.#readPayload()) return undefined;
+    if (this.#state === 'payload' && !this.#readPayload()) return 0;
 
-    if (this.#unread === 0) return undefined;
+    if (this.#unread === 0) return 0;
     const end = this.#chunks[this.#head]![this.#offset]!;
     this.#skip(1);
     if (end !== FRAME_END) {
@@ -155,11 +180,41 @@ export class FrameDecoder {
       );
     }
 
-    const frame: Frame = { type: this.#type, channel: this.#channel, payload: this.#payload! };
-    this.#payload = undefined;
     this.#pending -= this.#size + FRAME_OVERHEAD;
     this.#state = 'frameHeader';
-    return frame;
+    return this.#type;
+  }
+
+  /** Channel of the frame that `advance()` read last. */
+  get channel(): number {
+    return this.#channel;
+  }
+
+  /**
+   * Bytes that contain the payload of the frame that `advance()` read last, from `payloadStart`
+   * to `payloadEnd`: a pushed chunk, or a copy when the payload straddled chunks.
+   */
+  get payloadBytes(): Uint8Array {
+    return this.#payloadBytes ?? EMPTY;
+  }
+
+  get payloadStart(): number {
+    return this.#payloadStart;
+  }
+
+  get payloadEnd(): number {
+    return this.#payloadStart + this.#size;
+  }
+
+  /**
+   * Returns the payload of the frame that `advance()` read last: a view of its chunk, or the copy
+   * itself when it straddled chunks.
+   */
+  payload(): Uint8Array {
+    const bytes = this.#payloadBytes;
+    if (bytes === undefined || this.#size === 0) return EMPTY;
+    if (this.#payloadCopied) return bytes;
+    return bytes.subarray(this.#payloadStart, this.#payloadStart + this.#size);
   }
 
   /**
@@ -231,8 +286,6 @@ export class FrameDecoder {
       );
     }
 
-    this.#payload = undefined;
-    this.#filled = 0;
     this.#state = 'payload';
   }
 
@@ -240,9 +293,9 @@ export class FrameDecoder {
   #readPayload(): boolean {
     const size = this.#size;
 
-    if (this.#payload === undefined) {
+    if (this.#payloadBytes === undefined) {
       if (size === 0) {
-        this.#payload = EMPTY;
+        this.#payloadBytes = EMPTY;
         this.#state = 'frameEnd';
         return true;
       }
@@ -251,18 +304,20 @@ export class FrameDecoder {
       const chunk = this.#chunks[this.#head]!;
       const start = this.#offset;
       if (chunk.length - start >= size) {
-        this.#payload = chunk.subarray(start, start + size);
+        this.#payloadBytes = chunk;
+        this.#payloadStart = start;
         this.#skip(size);
         this.#state = 'frameEnd';
         return true;
       }
 
       // The size passed the frameMax check, so this allocation is bounded.
-      this.#payload = new Uint8Array(size);
+      this.#payloadBytes = new Uint8Array(size);
+      this.#payloadCopied = true;
     }
 
     const count = Math.min(this.#unread, size - this.#filled);
-    this.#copyTo(this.#payload, this.#filled, count);
+    this.#copyTo(this.#payloadBytes, this.#filled, count);
     this.#filled += count;
     if (this.#filled < size) return false;
 
@@ -305,7 +360,8 @@ export class FrameDecoder {
     this.#head++;
     this.#offset = 0;
     if (this.#head === this.#chunks.length) {
-      this.#chunks.length = 0;
+      // Popping the placeholders is cheaper than setting the length, which calls into the runtime.
+      while (this.#chunks.length > 0) this.#chunks.pop();
       this.#head = 0;
     }
   }
@@ -320,7 +376,8 @@ export class FrameDecoder {
     this.#offset = 0;
     this.#unread = 0;
     this.#pending = 0;
-    this.#payload = undefined;
+    this.#payloadBytes = undefined;
+    this.#payloadCopied = false;
     return error;
   }
 }

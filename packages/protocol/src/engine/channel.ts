@@ -95,7 +95,7 @@ interface QueueEntry {
  * one and reuses it for every message, so that a delivery allocates no assembly state.
  */
 class IncomingContent {
-  /** The method that announced the content; undefined while no message is being assembled. */
+  /** The method that announced the content, or undefined while no message is being assembled. */
   method: AnyMethod | undefined = undefined;
   properties: DecodedBasicProperties | undefined = undefined;
   bodySize = 0;
@@ -306,7 +306,8 @@ export class ChannelEngine {
   resumePublishing(): void {
     if (this.#held.length === 0 || this.#host.blocked || !this.#flowActive) return;
     if (this.#state === 'closing' || this.#state === 'closed') return;
-    this.#queue.push(...this.#held);
+    // A spread into push() would overflow the stack for a few hundred thousand held publishes.
+    this.#queue = this.#queue.concat(this.#held);
     this.#held = [];
     this.#pump();
   }
@@ -429,7 +430,9 @@ export class ChannelEngine {
     } else if (type === FrameType.header) {
       this.#handleHeader(payload);
     } else if (type === FrameType.body) {
-      this.#handleBody(payload.take(payload.remaining));
+      // `subarray` keeps the class of the received chunk, so an adapter that pushes Node.js
+      // Buffers gets a body frame that lies in one chunk as a Buffer and need not wrap it again.
+      this.#handleBody(payload.bytes.subarray(payload.offset, payload.end));
     } else {
       throw unexpectedFrame(`frame of type ${type} on channel ${this.id}`);
     }
@@ -809,15 +812,20 @@ export class ChannelEngine {
 
   /** Sends queued entries in order until one awaits its reply. */
   #pump(): void {
-    while (this.#queue.length > 0 && this.#awaiting === undefined) {
-      const head = this.#queue[0]!;
+    // Entries are removed in one splice at the end, because a shift() per entry copies the rest
+    // of the queue each time once it is large, as after a long memory alarm.
+    const queue = this.#queue;
+    let sent = 0;
+    while (sent < queue.length && this.#awaiting === undefined) {
+      const head = queue[sent]!;
       const expectsAnswer = head.responses.length > 0;
 
-      this.#queue.shift();
+      sent++;
       for (const chunk of head.chunks) this.#host.send(chunk);
       if (expectsAnswer) this.#awaiting = head;
       else head.pending?.resolve(undefined as never);
     }
+    if (sent > 0 && this.#queue === queue) queue.splice(0, sent);
   }
 
   #encode(method: AnyMethod): Uint8Array {

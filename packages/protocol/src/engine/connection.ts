@@ -1,4 +1,4 @@
-import { FrameDecoder, type Frame } from '../codec/frame-decoder.js';
+import { FrameDecoder } from '../codec/frame-decoder.js';
 import { HEARTBEAT_FRAME, PROTOCOL_HEADER, encodeMethodFrame } from '../codec/frame-encoder.js';
 import type { FieldTable } from '../codec/field-value.js';
 import { Reader } from '../codec/reader.js';
@@ -92,6 +92,7 @@ export type ConnectionState = 'idle' | 'starting' | 'securing' | 'opening' | 'op
 const DEFAULT_MAX_MESSAGE_SIZE = 512 * 1024 * 1024;
 const textEncoder = new TextEncoder();
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
+const NO_BYTES = new Uint8Array(0);
 const PRODUCT = { name: 'Warren', version: '0.0.0' };
 const CAPABILITIES: FieldTable = {
   publisher_confirms: true,
@@ -118,6 +119,8 @@ export class ConnectionEngine implements ChannelHost {
   #options: ConnectionEngineOptions;
   #handler: ConnectionEngineHandler;
   #decoder = new FrameDecoder();
+  /** Reads the payload of each received frame in turn, so that a frame allocates no reader. */
+  readonly #payload = new Reader(NO_BYTES);
   #state: ConnectionState = 'idle';
   #channels = new Map<number, ChannelEngine>();
   #nextChannelId = 1;
@@ -206,17 +209,22 @@ export class ConnectionEngine implements ChannelHost {
         return;
       }
     }
-    this.#decoder.push(chunk);
+    const decoder = this.#decoder;
+    decoder.push(chunk);
     try {
-      let frame: Frame | undefined;
-      while ((frame = this.#decoder.next()) !== undefined) {
-        this.#handleFrame(frame, now);
+      let type: number;
+      while ((type = decoder.advance()) !== 0) {
+        this.#payload.reset(decoder.payloadBytes, decoder.payloadStart, decoder.payloadEnd);
+        this.#handleFrame(type, decoder.channel, now);
         // A frame may have ended the connection; TypeScript cannot see that the call changed the state.
         if ((this.#state as ConnectionState) === 'closed') return;
       }
     } catch (error) {
       if (!(error instanceof AmqpError)) throw error;
       this.fail(error);
+    } finally {
+      // Release the chunk, which would otherwise stay in memory until the next one arrives.
+      this.#payload.reset(NO_BYTES);
     }
   }
 
@@ -365,23 +373,24 @@ export class ConnectionEngine implements ChannelHost {
     if (this.#channels.get(channel.id) === channel) this.#channels.delete(channel.id);
   }
 
-  #handleFrame(frame: Frame, now: number): void {
-    if (frame.type === FrameType.heartbeat) return;
+  /** Handles a frame whose payload `#payload` reads. */
+  #handleFrame(type: number, channelId: number, now: number): void {
+    if (type === FrameType.heartbeat) return;
 
-    if (frame.channel === 0) {
-      if (frame.type !== FrameType.method) {
-        throw new FrameError(`unexpected frame of type ${frame.type} on channel 0`, 'FRAME_UNEXPECTED', ReplyCode.unexpectedFrame);
+    if (channelId === 0) {
+      if (type !== FrameType.method) {
+        throw new FrameError(`unexpected frame of type ${type} on channel 0`, 'FRAME_UNEXPECTED', ReplyCode.unexpectedFrame);
       }
-      this.#handleConnectionMethod(decodeMethod(new Reader(frame.payload)), now);
+      this.#handleConnectionMethod(decodeMethod(this.#payload), now);
       return;
     }
 
-    const channel = this.#channels.get(frame.channel);
+    const channel = this.#channels.get(channelId);
     if (channel === undefined) {
       if (this.#state === 'closing') return;
-      throw new FrameError(`frame for channel ${frame.channel}, which is not open`, 'CHANNEL_UNKNOWN', ReplyCode.channelError);
+      throw new FrameError(`frame for channel ${channelId}, which is not open`, 'CHANNEL_UNKNOWN', ReplyCode.channelError);
     }
-    channel.handleFrame(frame);
+    channel.receiveFrame(type, this.#payload);
   }
 
   #handleConnectionMethod(method: AnyMethod, now: number): void {
