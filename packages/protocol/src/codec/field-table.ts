@@ -260,16 +260,18 @@ function writeTyped(writer: Writer, tag: number, value: unknown, field: Field, d
 
     case TAG_FLOAT:
       if (typeof value !== 'number') throw wrongType(tag, value, field);
-      // Rounding to float32 loses precision by design, but a finite value must not become infinite.
-      if (Number.isFinite(value) && !Number.isFinite(Math.fround(value))) {
-        throw outOfRange(tag, value, field);
-      }
+      // Rounding to float32 loses precision by design, but a finite value must not become
+      // infinite. NaN and the infinities are rejected as for doubles.
+      if (!Number.isFinite(Math.fround(value))) throw outOfRange(tag, value, field);
       writer.uint8(tag);
       writer.float32(value);
       return;
 
     case TAG_DOUBLE:
       if (typeof value !== 'number') throw wrongType(tag, value, field);
+      // RabbitMQ 3.10 cannot decode NaN or an infinity and closes the whole connection with
+      // 541 INTERNAL_ERROR, so they are rejected before anything is sent.
+      if (!Number.isFinite(value)) throw outOfRange(tag, value, field);
       writer.uint8(tag);
       writer.float64(value);
       return;
@@ -436,7 +438,7 @@ function enterBody(reader: Reader): number {
 }
 
 function readTableAt(reader: Reader, depth: number): FieldTable {
-  if (depth > MAX_FIELD_DEPTH) throw tooDeepToDecode(reader.offset);
+  if (depth > MAX_FIELD_DEPTH) throw tooDeepToDecode(reader.position);
 
   const outerEnd = enterBody(reader);
   const table: FieldTable = {};
@@ -456,7 +458,7 @@ function readTableAt(reader: Reader, depth: number): FieldTable {
 }
 
 function readArrayAt(reader: Reader, depth: number): FieldArray {
-  if (depth > MAX_FIELD_DEPTH) throw tooDeepToDecode(reader.offset);
+  if (depth > MAX_FIELD_DEPTH) throw tooDeepToDecode(reader.position);
 
   const outerEnd = enterBody(reader);
   const array: FieldArray = [];
@@ -510,7 +512,7 @@ function readValue(reader: Reader, depth: number): FieldValue {
       return null;
     default:
       throw new FrameError(
-        `unknown field value type ${showTag(tag)} at offset ${reader.offset - 1}`,
+        `unknown field value type ${showTag(tag)} at offset ${reader.position - 1}`,
         'FIELD_TYPE_UNKNOWN',
         SYNTAX_ERROR,
       );

@@ -128,7 +128,7 @@ const { fieldTable } = fc.letrec<{ fieldValue: FieldValue; fieldTable: FieldTabl
     { maxDepth: 3 },
     fc.boolean(),
     fc.integer(),
-    fc.double().filter((value) => !Number.isInteger(value) || Number.isSafeInteger(value)),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).filter((value) => !Number.isInteger(value) || Number.isSafeInteger(value)),
     longString,
     fc.uint8Array({ maxLength: 16 }),
     fc.constant(null),

@@ -255,7 +255,7 @@ const { fieldTable } = fc.letrec<{ fieldValue: FieldValue; fieldTable: FieldTabl
     { maxDepth: 3 },
     fc.boolean(),
     fc.integer(),
-    fc.double().filter((value) => !Number.isInteger(value) || Number.isSafeInteger(value)),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).filter((value) => !Number.isInteger(value) || Number.isSafeInteger(value)),
     fc.string({ unit: 'grapheme', maxLength: 60 }),
     fc.uint8Array({ maxLength: 16 }),
     fc.constant(null),
