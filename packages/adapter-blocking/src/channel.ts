@@ -209,7 +209,7 @@ export class BlockingChannel {
    * Asks the broker to pause (`false`) or resume (`true`) deliveries on this channel; returns
    * the state the broker confirms.
    *
-   * NOTE: RabbitMQ 3.10 supports only `true`; it answers `false` by closing the connection.
+   * NOTE: RabbitMQ 3.10 supports only `true`; it responds to `false` by closing the connection.
    */
   flow(active: boolean): boolean {
     return this.#call('flow', [active]) as boolean;
@@ -307,7 +307,7 @@ export class BlockingChannel {
    * Dispatches messages to the `basicConsume` callbacks of this channel until none is left,
    * because each was cancelled with `stopConsuming()` or `basicCancel()`, or by the broker.
    * While it waits, this thread's event loop does not run, so a `process.on('SIGINT')`
-   * listener cannot stop it; call `stopConsuming()` from a callback or a `callLater` timer.
+   * listener cannot stop it. Call `stopConsuming()` from a callback or a `callLater` timer.
    *
    * @throws ChannelError `REENTRANT_CALL` when called from a callback; the close error of the
    *   channel or connection when either closes; whatever a callback throws.
@@ -419,7 +419,7 @@ export class BlockingChannel {
   /**
    * Asks the broker to redeliver every unacknowledged message on this channel (`basic.recover`).
    *
-   * NOTE: RabbitMQ 3.10 supports only `requeue` true; it answers false by closing the connection.
+   * NOTE: RabbitMQ 3.10 supports only `requeue` true; it responds to false by closing the connection.
    */
   basicRecover(requeue = true): void {
     this.#call('basicRecover', [requeue]);

@@ -35,7 +35,7 @@ const WORKER_START_TIMEOUT_MS = 10_000;
  * request, so only a thread that has died, such as one out of memory, stays silent this long.
  */
 const IO_THREAD_SILENCE_MS = 30_000;
-/** Longest single `Atomics.wait`, after which a waiting call checks that the I/O thread lives. */
+/** Maximum duration of one `Atomics.wait`, after which a waiting call checks that the I/O thread lives. */
 const WAIT_SLICE_MS = 1000;
 /** Time in milliseconds that a connection left open waits for the broker's close-ok at process exit. */
 const EXIT_CLOSE_TIMEOUT_MS = 1000;
@@ -132,7 +132,7 @@ export class BlockingConnection {
     // Neither the thread nor the port keeps the process alive; see #closeAtExit.
     this.#worker.unref();
     this.#port.unref();
-    // These run only while this thread is in its event loop, not during a call; a call
+    // These run only while this thread is in its event loop, not during a call. A call
     // notices a dead I/O thread by its silence instead.
     this.#worker.on('error', (error) => this.#handleWorkerEnd(error));
     this.#worker.on('exit', (code) => this.#handleWorkerEnd(new Error(`the I/O thread exited with code ${code}`)));
@@ -493,10 +493,10 @@ export class BlockingConnection {
   }
 
   /**
-   * Sleeps until the I/O thread posts again or `deadline` passes. It does not poll first: with
-   * the I/O thread, the broker and other processes sharing few cores, polling took the CPU that
-   * the I/O thread needed, and a passive queue.declare took over 250 µs longer in the blocking
-   * benchmark on a loaded 2-CPU machine.
+   * Sleeps until the I/O thread posts again or `deadline` passes. It does not poll first,
+   * because the I/O thread, the broker and other processes share few cores. On a loaded 2-CPU
+   * machine, polling took the CPU that the I/O thread needed, and a passive queue.declare in the
+   * blocking benchmark took over 250 µs longer.
    */
   #waitForSignal(seen: number, now: number, deadline: number): void {
     const result = Atomics.wait(this.#shared, SIGNAL, seen, Math.min(deadline - now, WAIT_SLICE_MS));

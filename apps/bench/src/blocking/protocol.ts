@@ -1,4 +1,4 @@
-/** What the blocking benchmark's runner asks of a child process, and what the child reports. */
+/** The request that the blocking benchmark's runner sends to a child process, and the child's result. */
 
 /** Clients of the blocking benchmark, as given to `--clients`. */
 export const BLOCKING_CLIENT_NAMES = ['warren-blocking', 'warren-async', 'pika'] as const;
