@@ -294,9 +294,6 @@ class IoWorker {
         case 'basicReject':
           channel.basicReject(first, second);
           return;
-        case 'basicRecoverAsync':
-          channel.basicRecoverAsync(second);
-          return;
         default:
           throw unknownMethod(request.method);
       }

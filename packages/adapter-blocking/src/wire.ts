@@ -49,11 +49,11 @@ export interface CallRequest {
   args: unknown[];
 }
 
-/** A request that expects no reply: an acknowledgement or another method without a response. */
+/** A request that expects no reply: an acknowledgement, a nack or a reject. */
 export interface SendRequest {
   kind: 'send';
   channel: number;
-  method: 'basicAck' | 'basicNack' | 'basicReject' | 'basicRecoverAsync';
+  method: 'basicAck' | 'basicNack' | 'basicReject';
   args: unknown[];
 }
 
