@@ -1,11 +1,12 @@
 import type { MessagePort } from 'node:worker_threads';
-import type {
-  ExchangeDeclareOptions,
-  Message,
-  QueueDeclareOptions,
-  QueueDeclareResult,
-  QueueDeleteOptions,
-  ReturnedMessage,
+import {
+  type ExchangeDeclareOptions,
+  type Message,
+  ownedCopy,
+  type QueueDeclareOptions,
+  type QueueDeclareResult,
+  type QueueDeleteOptions,
+  type ReturnedMessage,
 } from '@warren/adapter-node';
 import {
   type AmqpError,
@@ -19,7 +20,6 @@ import {
   encodeBasicPropertiesBytes,
   type FieldTable,
   InvalidArgumentError,
-  publishBody,
   validateDeliveryMode,
   Writer,
   writeTable,
@@ -154,7 +154,7 @@ export class BlockingChannel {
     this.#call('exchangeUnbind', [destination, source, routingKey, encodeTable(args)]);
   }
 
-  /** Declares a queue; an empty name asks the broker to generate one, returned in `queue`. */
+  /** Declares a queue. With an empty name the broker generates one, returned in `queue`. */
   queueDeclare(queue = '', options: QueueDeclareOptions = {}): QueueDeclareResult {
     return this.#call('queueDeclare', [queue, withEncodedArguments(options)]) as QueueDeclareResult;
   }
@@ -234,9 +234,10 @@ export class BlockingChannel {
    * send is thrown by the next call on this channel. After `confirmDelivery()` it returns once
    * the broker acks the message.
    *
-   * @throws InvalidArgumentError when the body or a property cannot be encoded, before anything
-   *   is sent; NackError when the broker nacks the message and UnroutableError when it returns a
-   *   `mandatory` message, both in confirm mode; the channel's or connection's close error.
+   * @throws InvalidArgumentError when the body, a name or a property cannot be encoded, before
+   *   anything is sent. In confirm mode, NackError when the broker nacks the message and
+   *   UnroutableError when it returns a `mandatory` message. The close error of the channel or
+   *   the connection once either has closed.
    */
   basicPublish(
     exchange: string,
@@ -254,7 +255,7 @@ export class BlockingChannel {
     new BasicPublish(exchange, routingKey, options.mandatory === true, false).encode(scratchWriter);
     scratchWriter.finish();
     const encodedProperties = encodeBasicPropertiesBytes(properties);
-    const bytes = bodyBytes(body);
+    const bytes = ownedCopy(body);
     const transfer = [encodedProperties.buffer as ArrayBuffer, bytes.buffer];
 
     const request = {
@@ -626,14 +627,6 @@ function validateDeliveryTag(deliveryTag: number, method: string): void {
 function withEncodedArguments<T extends { arguments?: FieldTable }>(options: T): Omit<T, 'arguments'> & { arguments?: EncodedTable } {
   if (options.arguments === undefined) return options as Omit<T, 'arguments'>;
   return { ...options, arguments: encodeTable(options.arguments) };
-}
-
-function bodyBytes(body: Uint8Array | string): Uint8Array<ArrayBuffer> {
-  const bytes = publishBody(body);
-  // An encoded string has a buffer of its own. Anything else is copied, so that the transfer
-  // cannot detach the caller's buffer.
-  if (typeof body === 'string') return bytes as Uint8Array<ArrayBuffer>;
-  return new Uint8Array(bytes);
 }
 
 /** Decodes the properties of a message that crossed threads, and wraps its body as a `Buffer`. */

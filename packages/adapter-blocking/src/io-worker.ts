@@ -14,6 +14,7 @@ import {
   connect,
   decodePublishProperties,
   decodeTypedTable,
+  ownedBytes,
   prepareReturnedForTransfer,
 } from '@warren/adapter-node';
 import {
@@ -39,7 +40,6 @@ import {
   type WorkerMessage,
   WORKER_STARTED,
   type WorkerStart,
-  wholeBuffer,
 } from './wire.js';
 
 type ChannelMethod = (this: Channel, ...args: unknown[]) => unknown;
@@ -74,7 +74,7 @@ class IoWorker {
   readonly #shared: Int32Array;
   #connection: Connection | undefined;
   readonly #channels = new Map<number, Channel>();
-  /** Why each closed channel closed, until its number is used again, for requests that arrive late. */
+  /** Close error of each closed channel, kept until its number is used again, for requests that arrive late. */
   readonly #closeErrors = new Map<number, AmqpError>();
   /** Channels whose pipelined failure was reported; one report is enough, because the caller throws it at once. */
   readonly #failureReported = new Set<number>();
@@ -86,8 +86,8 @@ class IoWorker {
     this.#shared = start.shared;
     port.on('message', (request: Request) => this.#handle(request));
     setInterval(() => Atomics.add(this.#shared, ALIVE, 1), ALIVE_INTERVAL_MS).unref();
-    // The calling thread closes its end once the connection is closed or has failed; then
-    // nothing else needs this thread, and closing the connection lets its event loop end.
+    // The calling thread closes its end once the connection is closed or has failed. Nothing
+    // else needs this thread then, so closing the connection lets its event loop end.
     port.on('close', () => void this.#connection?.close());
   }
 
@@ -341,7 +341,7 @@ function messageRecord(message: Message): MessageRecord {
     exchange: message.exchange,
     routingKey: message.routingKey,
     properties: encodeBasicPropertiesBytes(message.properties),
-    body: wholeBuffer(message.body),
+    body: ownedBytes(message.body),
   };
   if (message.consumerTag !== undefined) record.consumerTag = message.consumerTag;
   if (message.messageCount !== undefined) record.messageCount = message.messageCount;
@@ -355,7 +355,7 @@ function returnedRecord(message: ReturnedMessage): ReturnedRecord {
     exchange: message.exchange,
     routingKey: message.routingKey,
     properties: encodeBasicPropertiesBytes(message.properties),
-    body: wholeBuffer(message.body),
+    body: ownedBytes(message.body),
   };
 }
 

@@ -128,15 +128,3 @@ export type WorkerMessage =
   | { kind: 'unblocked' }
   | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: Record<string, unknown> }
   | { kind: 'trace'; direction: 'in' | 'out'; channel: number; description: string };
-
-/**
- * Returns `bytes` when it spans the whole of an `ArrayBuffer`, and otherwise a copy in a new
- * buffer of its exact size, so that transferring the result moves only these bytes. Use it
- * only on memory that nothing else reads afterwards, such as a body received by the worker,
- * because the transfer detaches it.
- */
-export function wholeBuffer(bytes: Uint8Array): Uint8Array {
-  const spansBuffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  if (spansBuffer && bytes.buffer instanceof ArrayBuffer) return bytes;
-  return new Uint8Array(bytes);
-}

@@ -7,10 +7,10 @@ import {
   InvalidArgumentError,
   type Pending,
   encodeBasicPropertiesBytes,
-  publishBody,
 } from '@warren/protocol';
 import type { PublishOptions } from './channel.js';
 import { rebuildError } from './error-transfer.js';
+import { ownedBytes, ownedCopy } from './transferable.js';
 import type { ChannelHandleReply, ChannelHandleRequest } from './channel-handle-messages.js';
 
 const ignore = (): void => {};
@@ -262,25 +262,6 @@ interface WaitingRequest {
   request: ChannelHandleRequest;
   transfer: ArrayBuffer[] | undefined;
   pending: Pending<void>;
-}
-
-/**
- * Copies a body into a new `ArrayBuffer` of its exact size, which can be transferred. The
- * caller's buffer is never transferred, which would detach it, nor posted as a view, which
- * would clone the whole buffer under it.
- */
-function ownedCopy(body: Uint8Array | string): Uint8Array<ArrayBuffer> {
-  const bytes = publishBody(body);
-  // An encoded string already fills a buffer of its own.
-  return typeof body === 'string' ? ownedBytes(bytes) : new Uint8Array(bytes);
-}
-
-/** Returns `bytes` when they fill a whole `ArrayBuffer` of their own, else a copy that does. */
-function ownedBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  if (bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) {
-    return bytes as Uint8Array<ArrayBuffer>;
-  }
-  return new Uint8Array(bytes);
 }
 
 function describeType(value: unknown): string {

@@ -16,6 +16,7 @@ export {
 export { ChannelHandle } from './channel-handle.js';
 export { decodePublishProperties, decodeTypedTable } from './publish-properties.js';
 export { prepareReturnedForTransfer, rebuildError } from './error-transfer.js';
+export { ownedBytes, ownedCopy } from './transferable.js';
 export { Consumer, type ConsumerEvents, type MessageCallback } from './consumer.js';
 export { type ConnectOptions, parseUrl } from './options.js';
 export {
