@@ -3,7 +3,7 @@
  * consumes with the `consume` generator and hands each message to a pool of `worker_threads`
  * Workers, which burn CPU for longer than the heartbeat interval and then ack through a channel
  * handle (`channel.createHandle()` and `ChannelHandle`). With `--workers 0` the main thread
- * burns the CPU itself and acks; the connection survives that too, because the blocking
+ * burns the CPU itself and acks. The connection survives that too, because the blocking
  * adapter's socket lives on its own I/O thread. It prints each ack and whether the connection
  * survived.
  *

@@ -1,5 +1,5 @@
 /**
- * Runs each built example as a script, as its header comment says, against RabbitMQ at
+ * Runs each built example as a script, as its header comment describes, against RabbitMQ at
  * AMQP_URL (by default amqp://guest:guest@127.0.0.1:5672). The other example tests call the
  * exported functions, so only these show that a script runs at all. Build first: `npm test`
  * runs `pnpm turbo run build` before Vitest.

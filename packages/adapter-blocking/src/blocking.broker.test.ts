@@ -45,7 +45,7 @@ function publishNumbered(channel: BlockingChannel, queue: string, count: number)
   for (let index = 0; index < count; index++) channel.basicPublish('', queue, `message ${index}`);
 }
 
-/** Waits, servicing the connection, until the queue holds `count` ready messages. */
+/** Waits, servicing the connection, until the queue contains `count` ready messages. */
 function waitForReady(connection: BlockingConnection, channel: BlockingChannel, queue: string, count: number): void {
   const deadline = performance.now() + 5000;
   while (channel.queueDeclare(queue, { passive: true }).messageCount !== count) {
@@ -80,14 +80,14 @@ describe('BlockingConnection', () => {
     url.password = 'wrong-password';
     expect(() => new BlockingConnection(url.toString())).toThrow(AuthenticationError);
 
-    let refused: unknown;
+    let connectFailure: unknown;
     try {
       new BlockingConnection({ url: 'amqp://guest:guest@127.0.0.1:1', connectionAttempts: 1 });
     } catch (error) {
-      refused = error;
+      connectFailure = error;
     }
-    expect(refused).toBeInstanceOf(ConnectionError);
-    expect((refused as ConnectionError).code).toBe('CONNECT_FAILED');
+    expect(connectFailure).toBeInstanceOf(ConnectionError);
+    expect((connectFailure as ConnectionError).code).toBe('CONNECT_FAILED');
 
     expect(() => new BlockingConnection('http://example')).toThrow(ConnectionError);
     expect(() => new BlockingConnection({ url: BROKER_URL, mechanism: { name: 'X' } as never })).toThrow(/mechanism must be a name/);

@@ -374,7 +374,7 @@ export class BlockingConnection {
 
   /**
    * @internal Takes in what the I/O thread has posted since the last look, without waiting or
-   * dispatching, so that a pipelined request sees a close that has already happened.
+   * dispatching, so that a pipelined request notices a close that has already happened.
    */
   pollEvents(): void {
     const signal = Atomics.load(this.#shared, SIGNAL);

@@ -162,7 +162,7 @@ async function messageCount(channel: Channel, queue: string): Promise<number> {
 /**
  * Waits until the queue contains `expected` ready messages and still does after a pause, then
  * returns the count. RabbitMQ requeues nacked messages, and those of a closed channel, after it
- * has answered later methods, so a single count can miss them.
+ * has replied to later methods, so a single count can miss them.
  */
 async function settledMessageCount(channel: Channel, queue: string, expected: number): Promise<number> {
   const deadline = performance.now() + 5000;

@@ -7,7 +7,7 @@
  *
  * With `workerData.ackAndExit`, a list of delivery tags, it acks them, posts
  * `{ acked: true }` or `{ error }` to the parent, and returns without closing the handle, so
- * that the test can check that the worker exits by itself. Otherwise it answers each command
+ * that the test can check that the worker exits by itself. Otherwise it replies to each command
  * that the parent posts, `{ ticket, command, ...arguments }`, with `{ ticket, ok: true, ... }`
  * or `{ ticket, ok: false, error }`.
  */

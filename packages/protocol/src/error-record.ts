@@ -19,7 +19,7 @@ import {
 
 /**
  * A plain-data form of an error that survives `postMessage`. Structured cloning turns every
- * error subclass into a plain `Error` and drops fields such as `code`; a record keeps them, so
+ * error subclass into a plain `Error` and drops fields such as `code`. A record keeps them, so
  * `errorFromRecord` on another thread rebuilds an instance of the same class.
  */
 export interface ErrorRecord {
@@ -82,8 +82,8 @@ export function errorToRecord(error: unknown, depth = 0): ErrorRecord {
 }
 
 /**
- * Rebuilds an error from its record: a Warren error becomes an instance of the same class, with
- * the same code, reply code and source; any other error becomes an `Error` with its name,
+ * Rebuilds an error from its record. A Warren error becomes an instance of the same class, with
+ * the same code, reply code and source. Any other error becomes an `Error` with its name,
  * message and code.
  */
 export function errorFromRecord(record: ErrorRecord): Error {

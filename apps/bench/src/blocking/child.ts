@@ -3,8 +3,8 @@
  * one line of JSON. The runner starts one child at a time.
  *
  * - publish: `publishCount` messages of `bodySize` bytes on one channel without confirms, each
- *   call applying the adapter's backpressure; the clock stops when a passive declare shows all
- *   of them in the queue.
+ *   call applying the adapter's backpressure. The clock stops when a passive declare reports
+ *   all of them in the queue.
  * - call: sequential passive `queue.declare` calls, timed one by one.
  *
  * Usage: node dist/blocking/child.js warren-blocking|warren-async REQUEST_JSON

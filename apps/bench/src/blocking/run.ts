@@ -7,7 +7,7 @@
  * - blocking publish rate over the async adapter's and over Pika's;
  * - the median time that one synchronous call (a passive `queue.declare`) adds over the async
  *   adapter's time for the same call. The blocking child measures it in pairs, one call through
- *   each adapter in turn in one process, so that both see the same load; the difference of the
+ *   each adapter in turn in one process, so that both see the same load. The difference of the
  *   medians from separate processes is printed too.
  *
  * Usage: node dist/blocking/run.js [--repetitions N] [--clients a,b] [--publish-count N]

@@ -89,12 +89,15 @@ export function typed<T extends FieldType>(type: T, value: TypedValueOf[T]): Typ
 /**
  * A value in a field table or array.
  *
- * Encoding of untyped values: `boolean` as `t`; an integer `number` as `I` when it fits in
- * 32 bits, else as `l` when it fits in 64 bits; any other finite `number` (fractions, -0,
- * integers beyond 64 bits) as `d`; a `bigint` as `l`; `string` as `S`;
- * `Uint8Array` as `x`; `Date` as `T` in whole seconds; `Decimal` as `D`; an array as `A`;
- * a plain object as `F`; `null` and `undefined` as `V`. NaN and the infinities are rejected,
- * typed or not, because RabbitMQ closes the connection when it receives one.
+ * Encoding of untyped values:
+ * - `boolean` as `t`;
+ * - an integer `number` as `I` when it fits in 32 bits, else as `l` when it fits in 64 bits;
+ * - any other finite `number` (fractions, -0, integers beyond 64 bits) as `d`;
+ * - `bigint` as `l`, `string` as `S`, `Uint8Array` as `x`, `Date` as `T` in whole seconds,
+ *   `Decimal` as `D`, an array as `A`, a plain object as `F`, `null` and `undefined` as `V`.
+ *
+ * NaN and the infinities are rejected, typed or not, because RabbitMQ closes the connection
+ * when it receives one.
  *
  * Decoding: every integer tag gives a `number`, except a 64-bit value beyond
  * `Number.MAX_SAFE_INTEGER`, which gives a `bigint`. `T` gives a `Date`, or a
