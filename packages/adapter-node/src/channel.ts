@@ -38,7 +38,7 @@ import { createChannelHandlePort } from './channel-handle-dispatcher.js';
 import type { Connection } from './connection.js';
 import { Consumer, type MessageCallback } from './consumer.js';
 
-/** A message received from the broker, with its body as a `Buffer` that views the received bytes. */
+/** A message received from the broker, with its body as a `Buffer`. */
 export interface Message extends Omit<EngineMessage, 'body'> {
   body: Buffer;
 }
@@ -475,7 +475,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
 /** Wraps a received body as a `Buffer` over the same memory, so Node code gets its usual type. */
 export function withBufferBody<T extends { body: Uint8Array }>(message: T): Omit<T, 'body'> & { body: Buffer } {
   const body = message.body;
-  // A body that arrived in one frame within one socket chunk is already a Buffer view of it.
+  // A body that arrived in one frame is already a Buffer, from Node's pool or a TLS read.
   if (!Buffer.isBuffer(body)) (message as { body: Uint8Array }).body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   return message as unknown as Omit<T, 'body'> & { body: Buffer };
 }

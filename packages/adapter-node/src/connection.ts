@@ -131,6 +131,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           this.#log.warn(`the broker blocked publishing on ${options.endpoint}: ${reason}`, { endpoint: options.endpoint, reason });
           this.emit('blocked', reason);
         },
+        // Node's pool serves small bodies, so a copied body rarely needs an allocation of its own.
+        allocate: (size) => Buffer.allocUnsafe(size),
         onUnblocked: () => {
           this.#blocked = false;
           this.#log.info(`the broker unblocked publishing on ${options.endpoint}`, { endpoint: options.endpoint });
@@ -139,7 +141,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       },
     );
 
-    const { socket, readyEvent } = openTransport(options);
+    const { socket, readyEvent } = openTransport(options, (chunk, chunkReused) => {
+      this.#tracer?.incoming(chunk, this.#engine.frameMax, chunkReused);
+      this.#engine.receive(chunk, performance.now(), chunkReused);
+      this.#scheduleTick();
+    });
     this.#socket = socket;
     this.#output = new WriteBatcher(socket);
     this.#socketTimer = setTimeout(() => this.#handleTimeout(socketTimeoutError(options)), options.socketTimeout);
@@ -152,11 +158,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#ready = true;
       this.#logUnverifiedCertificate();
       this.#engine.start(performance.now());
-    });
-    socket.on('data', (chunk: Buffer) => {
-      this.#tracer?.incoming(chunk, this.#engine.frameMax);
-      this.#engine.receive(chunk, performance.now());
-      this.#scheduleTick();
     });
     socket.on('drain', () => this.#releaseDrainWaiters());
     socket.on('error', (error) => {

@@ -57,11 +57,15 @@ export class FrameTracer {
     this.#outgoing.frameMax = FRAME_MAX_LIMIT;
   }
 
-  /** Describes the frames completed by `chunk`, received from the broker. */
-  incoming(chunk: Uint8Array, frameMax: number): void {
+  /**
+   * Describes the frames completed by `chunk`, received from the broker. With `chunkReused`, the
+   * caller overwrites `chunk` afterwards, so the decoder copies what it still needs of it.
+   */
+  incoming(chunk: Uint8Array, frameMax: number, chunkReused = false): void {
     if (this.#incomingFailed) return;
     if (this.#incoming.frameMax !== frameMax) this.#incoming.frameMax = frameMax;
     this.#incomingFailed = !this.#decode(this.#incoming, chunk, 'in');
+    if (chunkReused && !this.#incomingFailed) this.#incoming.detachChunks();
   }
 
   /** Describes the frames completed by `chunk`, sent to the broker. */

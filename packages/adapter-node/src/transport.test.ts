@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { resolveOptions } from './options.js';
 import { openTransport, tlsHandshakeError } from './transport.js';
@@ -12,12 +14,40 @@ describe('openTransport', () => {
     ['TCP', 'amqp://127.0.0.1:1', 'connect'],
     ['TLS', 'amqps://127.0.0.1:1', 'secureConnect'],
   ])('%s socket takes writeHighWaterMark', async (_kind, url, readyEvent) => {
-    const transport = openTransport(endpoint(url));
+    const transport = openTransport(endpoint(url), () => {});
     const failed = new Promise((resolve) => transport.socket.once('error', resolve));
 
     expect(transport.readyEvent).toBe(readyEvent);
     expect(transport.socket.writableHighWaterMark).toBe(12_345);
     await failed;
+  });
+});
+
+describe('TCP transport', () => {
+  test('reads into one reused buffer', async () => {
+    const server = createServer((socket) => {
+      socket.write(Buffer.from([1, 2, 3]));
+      setTimeout(() => socket.end(Buffer.from([4, 5])), 50);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const reads: Array<{ bytes: number[]; buffer: ArrayBufferLike; reused: boolean }> = [];
+    try {
+      const transport = openTransport(endpoint(`amqp://127.0.0.1:${port}`), (chunk, chunkReused) => {
+        reads.push({ bytes: [...chunk], buffer: chunk.buffer, reused: chunkReused });
+      });
+      await once(transport.socket, 'close');
+    } finally {
+      server.close();
+    }
+
+    expect(reads.map((read) => read.bytes)).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+    expect(reads.every((read) => read.reused)).toBe(true);
+    expect(reads[1]!.buffer).toBe(reads[0]!.buffer);
   });
 });
 

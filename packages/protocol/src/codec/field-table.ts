@@ -507,7 +507,9 @@ function readValue(reader: Reader, depth: number): FieldValue {
     case TAG_ARRAY:
       return readArrayAt(reader, depth + 1);
     case TAG_BYTES:
-      return reader.longstrBytes();
+      // A copy, so the decoded table neither keeps the received chunk alive nor changes when an
+      // adapter reuses that chunk's memory.
+      return new Uint8Array(reader.longstrBytes());
     case TAG_VOID:
       return null;
     default:

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameError, InvalidArgumentError } from '../errors.js';
+import { recordAllocations } from '../testing/allocations.js';
 import { type Frame, FrameDecoder } from './frame-decoder.js';
 
 /** Builds a frame by hand, so these tests do not depend on the encoder. */
@@ -63,23 +64,6 @@ function captureError(action: () => unknown): unknown {
  * Runs `action` and returns the length of every `new Uint8Array(length)` made meanwhile. Views
  * from `subarray()` are not counted, because they share memory instead of allocating it.
  */
-function recordAllocations(action: () => void): number[] {
-  const original = globalThis.Uint8Array;
-  const lengths: number[] = [];
-  globalThis.Uint8Array = new Proxy(original, {
-    construct(target, args: unknown[], newTarget) {
-      if (typeof args[0] === 'number') lengths.push(args[0]);
-      return Reflect.construct(target, args, newTarget) as object;
-    },
-  });
-  try {
-    action();
-  } finally {
-    globalThis.Uint8Array = original;
-  }
-  return lengths;
-}
-
 const HEARTBEAT = frameBytes(8, 0, []);
 /** A complete frame that follows the case under test and must survive untouched. */
 const TRAILING_FRAME = frameBytes(1, 7, [10, 20, 30, 40, 50]);
@@ -410,6 +394,95 @@ describe('FrameDecoder', () => {
       expect([...frame.payload]).toEqual(payload);
       expect(frame.payload.buffer.byteLength).toBe(20);
       for (const chunk of chunks) expect(frame.payload.buffer).not.toBe(chunk.buffer);
+      expect(decoder.bufferedBytes).toBe(0);
+    });
+
+    it('copies straddling body into bodyTarget', () => {
+      const payload = Array.from({ length: 20 }, (_, index) => index + 1);
+      const bytes = concat(frameBytes(1, 9, [7, 7]), frameBytes(3, 9, payload));
+      const body = new Uint8Array(30);
+      const calls: Array<[number, number]> = [];
+      const decoder = new FrameDecoder();
+      decoder.bodyTarget = (channel, size) => {
+        calls.push([channel, size]);
+        return body.subarray(5, 5 + size);
+      };
+
+      // The method frame lies in the first chunk and the body payload straddles both.
+      decoder.push(bytes.slice(0, 20));
+      expect(decoder.next()?.type).toBe(1);
+      expect(decoder.next()).toBeUndefined();
+      decoder.push(bytes.slice(20));
+      const frame = decoder.next()!;
+
+      expect(calls).toEqual([[9, 20]]);
+      expect(frame.payload.buffer).toBe(body.buffer);
+      expect(frame.payload.byteOffset).toBe(5);
+      expect([...body.subarray(5, 25)]).toEqual(payload);
+      expect(decoder.payloadBytes.buffer).toBe(body.buffer);
+    });
+
+    it('asks bodyTarget for straddling bodies only', () => {
+      const calls: number[] = [];
+      const decoder = new FrameDecoder();
+      decoder.bodyTarget = (_channel, size) => {
+        calls.push(size);
+        return undefined;
+      };
+      const method = frameBytes(1, 1, new Array<number>(30).fill(1));
+      const header = frameBytes(2, 1, new Array<number>(30).fill(2));
+      const whole = frameBytes(3, 1, [1, 2, 3]);
+      const straddling = frameBytes(3, 1, new Array<number>(30).fill(4));
+      for (const bytes of [method, header]) {
+        decoder.push(bytes.slice(0, 10));
+        decoder.push(bytes.slice(10));
+        expect(decoder.next()?.payload.length).toBe(30);
+      }
+      decoder.push(whole);
+      expect(decoder.next()?.payload.length).toBe(3);
+      decoder.push(straddling.slice(0, 10));
+      decoder.push(straddling.slice(10));
+      const frame = decoder.next()!;
+
+      expect(calls).toEqual([30]);
+      expect([...frame.payload]).toEqual(new Array<number>(30).fill(4));
+    });
+
+    it('ignores a bodyTarget view of another size', () => {
+      const wrong = new Uint8Array(10);
+      const decoder = new FrameDecoder();
+      decoder.bodyTarget = () => wrong;
+      const bytes = frameBytes(3, 1, new Array<number>(30).fill(4));
+      decoder.push(bytes.slice(0, 10));
+      decoder.push(bytes.slice(10));
+      const frame = decoder.next()!;
+
+      expect(frame.payload.buffer).not.toBe(wrong.buffer);
+      expect([...frame.payload]).toEqual(new Array<number>(30).fill(4));
+      expect([...wrong]).toEqual(new Array<number>(10).fill(0));
+    });
+
+    it('detachChunks copies pending payload and header', () => {
+      const first = frameBytes(1, 2, [1, 2, 3, 4]);
+      const second = frameBytes(1, 2, [5, 6]);
+      const buffer = concat(first.subarray(0, first.length - 1));
+      const decoder = new FrameDecoder();
+      decoder.push(buffer);
+      expect(decoder.next()).toBeUndefined();
+      decoder.detachChunks();
+      buffer.fill(0);
+
+      const rest = concat(first.subarray(first.length - 1), second.subarray(0, 3));
+      decoder.push(rest);
+      expect([...decoder.next()!.payload]).toEqual([1, 2, 3, 4]);
+      expect(decoder.next()).toBeUndefined();
+      decoder.detachChunks();
+      rest.fill(0);
+
+      decoder.push(second.slice(3));
+      const frame = decoder.next()!;
+      expect(frame).toMatchObject({ type: 1, channel: 2 });
+      expect([...frame.payload]).toEqual([5, 6]);
       expect(decoder.bufferedBytes).toBe(0);
     });
 

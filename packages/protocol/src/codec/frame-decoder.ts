@@ -37,7 +37,9 @@ type State = 'protocolHeader' | 'frameHeader' | 'payload' | 'frameEnd' | 'failed
  * header is validated before any of the payload is buffered, because its size field comes from
  * the network and may be hostile. A payload that lies in one chunk is returned as a view of that
  * chunk. A payload that straddles chunks is copied once into a buffer of exactly its size, piece
- * by piece as the chunks arrive, so the chunks it came from can be released.
+ * by piece as the chunks arrive, so the chunks it came from can be released. For a body frame,
+ * that buffer may be a view that `bodyTarget` supplies, so a large body is copied from the
+ * received chunks straight into place.
  *
  * Memory: the decoder keeps at most one partial payload of up to `frameMax - 8` bytes, the
  * chunks pushed but not yet read, and the chunk of the frame read last until the next call. That
@@ -78,6 +80,15 @@ export class FrameDecoder {
   #filled = 0;
   /** Space to join a frame header that straddles chunks. */
   readonly #headerBytes = new Uint8Array(FRAME_HEADER_SIZE);
+
+  /**
+   * Optional callback that supplies the destination of a body frame's payload when the payload
+   * straddles chunks. The decoder calls it with the frame's channel and payload size before it
+   * copies anything. When it returns a view of exactly `size` bytes, such as the unfilled part of
+   * the message body being assembled, the payload is copied into that view and is that view.
+   * Otherwise the decoder allocates a copy as usual.
+   */
+  bodyTarget: ((channel: number, size: number) => Uint8Array | undefined) | undefined = undefined;
 
   /**
    * Largest frame accepted, in bytes, frame header and end octet included. The default is the
@@ -124,6 +135,40 @@ export class FrameDecoder {
     this.#chunks.push(chunk);
     this.#unread += chunk.length;
     this.#pending += chunk.length;
+  }
+
+  /**
+   * Copies what the decoder still needs of the pushed chunks into memory of its own: the unread
+   * bytes, and the payload of a frame that lies in one chunk but awaits its end octet. Afterwards
+   * the caller may overwrite every chunk it pushed, which lets it read the network into one
+   * reused buffer. Between frames this copies at most the 6 bytes of a frame header that has not
+   * fully arrived, because a payload that straddles chunks is copied as it arrives anyway.
+   */
+  detachChunks(): void {
+    if (this.#state === 'failed') return;
+    const bytes = this.#payloadBytes;
+    if (this.#state === 'frameHeader') {
+      // The frame read last is complete, and its payload may view a chunk about to be overwritten.
+      this.#payloadBytes = undefined;
+    } else if (this.#state === 'frameEnd' && bytes !== undefined && !this.#payloadCopied && this.#size > 0) {
+      const copy = new Uint8Array(this.#size);
+      copy.set(bytes.subarray(this.#payloadStart, this.#payloadStart + this.#size));
+      this.#payloadBytes = copy;
+      this.#payloadStart = 0;
+      this.#payloadCopied = true;
+    }
+    const unread = this.#unread;
+    if (unread === 0) {
+      // Every chunk was read to its end, so only released placeholders remain.
+      this.#chunks = [];
+    } else {
+      const copy = new Uint8Array(unread);
+      this.#copyTo(copy, 0, unread);
+      this.#chunks = [copy];
+      this.#unread = unread;
+    }
+    this.#head = 0;
+    this.#offset = 0;
   }
 
   /**
@@ -311,8 +356,9 @@ export class FrameDecoder {
         return true;
       }
 
+      const target = this.#type === FrameType.body ? this.bodyTarget?.(this.#channel, size) : undefined;
       // The size passed the frameMax check, so this allocation is bounded.
-      this.#payloadBytes = new Uint8Array(size);
+      this.#payloadBytes = target !== undefined && target.length === size ? target : new Uint8Array(size);
       this.#payloadCopied = true;
     }
 

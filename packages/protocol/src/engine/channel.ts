@@ -75,6 +75,8 @@ export interface ChannelHost {
   fail(error: AmqpError): void;
   /** Whether the broker has blocked publishing on the connection (`connection.blocked`). */
   readonly blocked: boolean;
+  /** Returns received bytes as they are, or a copy when the adapter reuses the memory they view. */
+  keepReceived(bytes: Uint8Array): Uint8Array;
 }
 
 type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
@@ -100,12 +102,15 @@ class IncomingContent {
   properties: DecodedBasicProperties | undefined = undefined;
   bodySize = 0;
   /**
-   * Body frame payloads received so far, kept until a quarter of the body has arrived. Only then
-   * is the whole body allocated, so a broker that announces a large body but sends little makes
-   * the client hold at most four times what it sent.
+   * Body frame payloads received so far of a body over `EAGER_BODY_LIMIT`, kept until a quarter
+   * of it has arrived. Only then is the whole body allocated, so a broker that announces a huge
+   * body but sends little makes the client hold at most four times what it sent.
    */
   parts: Uint8Array[] = [];
-  /** The body being assembled, once a quarter of it has arrived. */
+  /**
+   * The body being assembled: allocated with the first body frame, or for a body over
+   * `EAGER_BODY_LIMIT` once a quarter of it has arrived.
+   */
   body: Uint8Array | undefined = undefined;
   received = 0;
 
@@ -127,6 +132,13 @@ class IncomingContent {
 }
 
 const EMPTY_BODY = new Uint8Array(0);
+/**
+ * Largest body allocated whole when its first body frame arrives. Operating systems commit the
+ * pages of a large allocation as they are written, so until the body arrives this costs address
+ * space rather than memory. Allocating early lets each frame go straight into place, and lets
+ * the garbage collector see the body as short-lived when the application drops it soon.
+ */
+const EAGER_BODY_LIMIT = 64 * 1024 * 1024;
 const NO_RESPONSES: readonly number[] = [];
 
 /**
@@ -438,6 +450,29 @@ export class ChannelEngine {
     }
   }
 
+  /**
+   * Returns the part of the message body being assembled that the next body frame, of `size`
+   * bytes, fills, so that the frame decoder can copy a frame that straddles received chunks
+   * straight into the body. Returns undefined when that frame does not go into an allocated body.
+   * That is the case when no body is under way, when the frame is a whole body on its own, or
+   * when a huge body still lacks a quarter of its bytes. It is also the case when the frame
+   * overruns the body, which `receiveFrame` then reports.
+   * @throws FrameError `MESSAGE_TOO_LARGE` when the body cannot be allocated.
+   */
+  bodyTarget(size: number): Uint8Array | undefined {
+    const content = this.#content;
+    if (this.#state === 'closing' || this.#state === 'closed' || content.properties === undefined) return undefined;
+    const start = content.received;
+    const end = start + size;
+    if (end > content.bodySize || (start === 0 && end === content.bodySize)) return undefined;
+    if (content.body === undefined) {
+      if (content.bodySize > EAGER_BODY_LIMIT && end * 4 < content.bodySize) return undefined;
+      content.body = joinParts(content.parts, content.bodySize);
+      content.parts = [];
+    }
+    return content.body.subarray(start, end);
+  }
+
   /** Ends the channel because its connection ended; every waiting request rejects with `error`. */
   connectionClosed(error: AmqpError): void {
     if (this.#state === 'closed') return;
@@ -544,17 +579,21 @@ export class ChannelEngine {
 
     // A body in one frame is handed on as a view; a larger one is copied once into its own buffer.
     if (received === content.bodySize && content.received === 0) {
-      this.#completeContent(content, payload);
+      this.#completeContent(content, this.#host.keepReceived(payload));
       return;
     }
-    if (content.body !== undefined) {
-      content.body.set(payload, content.received);
-    } else if (received * 4 >= content.bodySize) {
+    const body = content.body;
+    if (body !== undefined) {
+      // The decoder already wrote a payload that straddled chunks into the view from `bodyTarget`.
+      if (payload.buffer !== body.buffer || payload.byteOffset !== body.byteOffset + content.received) {
+        body.set(payload, content.received);
+      }
+    } else if (content.bodySize <= EAGER_BODY_LIMIT || received * 4 >= content.bodySize) {
       content.parts.push(payload);
       content.body = joinParts(content.parts, content.bodySize);
       content.parts = [];
     } else {
-      content.parts.push(payload);
+      content.parts.push(this.#host.keepReceived(payload));
     }
     content.received = received;
     if (received === content.bodySize) this.#completeContent(content, content.body!);

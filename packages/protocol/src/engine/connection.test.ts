@@ -4,6 +4,7 @@ import { HEARTBEAT_FRAME, PROTOCOL_HEADER, encodeContentFrames, encodeMethodFram
 import { Reader } from '../codec/reader.js';
 import { Writer } from '../codec/writer.js';
 import type { AmqpError } from '../errors.js';
+import { recordAllocations } from '../testing/allocations.js';
 import {
   type AnyMethod,
   BasicAck,
@@ -54,12 +55,13 @@ class ScriptedBroker {
   now = 0;
   #headerSeen = false;
 
-  constructor(options: Partial<ConnectionEngineOptions> = {}) {
+  constructor(options: Partial<ConnectionEngineOptions> = {}, allocate?: (size: number) => Uint8Array) {
     this.decoder.frameMax = 1 << 20;
     this.engine = new ConnectionEngine(
       { mechanism: plainMechanism('guest', 'secret'), ...options },
       {
         send: (chunk) => this.#collect(chunk),
+        ...(allocate === undefined ? {} : { allocate }),
         onOpen: () => this.events.push('open'),
         onClose: (error) => {
           this.closeError = error;
@@ -878,6 +880,63 @@ describe('content assembly', () => {
     deliver(broker, body, 4096);
     expect(messages).toHaveLength(1);
     expect(messages[0]!.body).toEqual(body);
+  });
+
+  test('straddling body frames land in the body', () => {
+    const broker = new ScriptedBroker({ frameMax: 4096 });
+    broker.open(new ConnectionTune(0, 4096, 0));
+    const channel = broker.openChannel();
+    const messages = consume(broker, channel);
+    const body = new Uint8Array(40_000).map((_, index) => index % 253);
+    const chunks: Uint8Array[] = [];
+    encodeContentFrames(broker.writer, 1, new BasicDeliver('ctag', 1, false, '', 'q'), 60, {}, body, 4096, chunks);
+    const bytes = concatBytes(chunks);
+
+    const allocations = recordAllocations(() => {
+      for (let start = 0; start < bytes.length; start += 1000) broker.sendBytes(bytes.slice(start, start + 1000));
+    });
+
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.body).toEqual(body);
+    // The body is allocated with its first frame, and every frame of 4088 bytes lands in it
+    // without a copy of its own.
+    expect(allocations.filter((length) => length >= 1000)).toEqual([40_000]);
+  });
+
+  test('reused chunk leaves messages intact', () => {
+    const bodies = [new Uint8Array([1, 2, 3]), new Uint8Array(10_000).map((_, index) => index % 251), new Uint8Array(0)];
+    const propertiesOf = (index: number) => ({ messageId: `m${index}`, headers: { raw: new Uint8Array([index, 9]) } });
+    const chunks: Uint8Array[] = [];
+    const writer = new Writer();
+    for (const [index, body] of bodies.entries()) {
+      encodeContentFrames(writer, 1, new BasicDeliver('ctag', index + 1, false, '', 'q'), 60, propertiesOf(index), body, 4096, chunks);
+    }
+    const bytes = concatBytes(chunks);
+
+    // Sizes of 1 to 40 bytes put chunk boundaries inside frame headers, payloads and end octets.
+    for (const size of [1, 7, 13, 40, 1000]) {
+      const allocated: number[] = [];
+      const broker = new ScriptedBroker({ frameMax: 4096 }, (length) => {
+        allocated.push(length);
+        return new Uint8Array(length);
+      });
+      broker.open(new ConnectionTune(0, 4096, 0));
+      const messages = consume(broker, broker.openChannel());
+      const buffer = new Uint8Array(size);
+      for (let start = 0; start < bytes.length; start += size) {
+        const part = bytes.subarray(start, start + size);
+        buffer.set(part);
+        broker.engine.receive(buffer.subarray(0, part.length), 0, true);
+        buffer.fill(0xee);
+      }
+
+      expect(messages.map((message) => [...message.body]), `chunks of ${size}`).toEqual(bodies.map((body) => [...body]));
+      expect(messages.map((message) => message.properties)).toEqual(bodies.map((_, index) => propertiesOf(index)));
+      // Only the one-frame body is copied into memory from `allocate`, when its frame lies in
+      // one chunk, as it does in chunks of 1000 bytes. Every other payload is copied anyway.
+      expect(allocated.filter((length) => length !== 3)).toEqual([]);
+      if (size === 1000) expect(allocated).toEqual([3]);
+    }
   });
 
   test('empty body needs no body frame', () => {

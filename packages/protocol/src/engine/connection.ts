@@ -81,6 +81,12 @@ export interface ConnectionEngineHandler {
   onBlocked?(reason: string): void;
   /** Called when the broker unblocks publishing (`connection.unblocked`). */
   onUnblocked?(): void;
+  /**
+   * Allocates `size` bytes for a copy of received bytes that the engine keeps, which it then
+   * overwrites entirely, so the memory need not be zeroed. Only `receive` with `chunkReused`
+   * copies. Default: `new Uint8Array(size)`.
+   */
+  allocate?(size: number): Uint8Array;
 }
 
 /**
@@ -119,6 +125,8 @@ export class ConnectionEngine implements ChannelHost {
   #options: ConnectionEngineOptions;
   #handler: ConnectionEngineHandler;
   #decoder = new FrameDecoder();
+  /** The chunk that `receive` handles when its caller reuses it afterwards. */
+  #reusedChunk: Uint8Array | undefined = undefined;
   /** Reads the payload of each received frame in turn, so that a frame allocates no reader. */
   readonly #payload = new Reader(NO_BYTES);
   #state: ConnectionState = 'idle';
@@ -146,6 +154,8 @@ export class ConnectionEngine implements ChannelHost {
     validateOptions(options);
     this.#options = options;
     this.#handler = handler;
+    // Body frames that straddle received chunks are copied straight into their message's body.
+    this.#decoder.bodyTarget = (channel, size) => this.#channels.get(channel)?.bodyTarget(size);
   }
 
   get state(): ConnectionState {
@@ -196,8 +206,16 @@ export class ConnectionEngine implements ChannelHost {
     this.send(PROTOCOL_HEADER);
   }
 
-  /** Handles bytes received from the transport at time `now` (milliseconds). */
-  receive(chunk: Uint8Array, now: number): void {
+  /**
+   * Handles bytes received from the transport at time `now` (milliseconds).
+   *
+   * With `chunkReused`, the caller overwrites `chunk` once this returns, as an adapter does that
+   * reads the network into one buffer. The engine then copies whatever it keeps of the chunk: a
+   * message body is copied into memory from the handler's `allocate`, and the frame decoder copies
+   * the start of a frame that has not fully arrived. Without it, the engine keeps views of the
+   * chunk, such as the bodies of messages that lie in it.
+   */
+  receive(chunk: Uint8Array, now: number, chunkReused = false): void {
     if (this.#state === 'closed' || chunk.length === 0) return;
     this.#lastReceiveAt = now;
     if (this.#state === 'starting' && !this.#receivedAny) {
@@ -211,6 +229,7 @@ export class ConnectionEngine implements ChannelHost {
     }
     const decoder = this.#decoder;
     decoder.push(chunk);
+    if (chunkReused) this.#reusedChunk = chunk;
     try {
       let type: number;
       while ((type = decoder.advance()) !== 0) {
@@ -225,7 +244,23 @@ export class ConnectionEngine implements ChannelHost {
     } finally {
       // Release the chunk, which would otherwise stay in memory until the next one arrives.
       this.#payload.reset(NO_BYTES);
+      if (chunkReused) {
+        this.#reusedChunk = undefined;
+        decoder.detachChunks();
+      }
     }
+  }
+
+  /**
+   * Returns `bytes`, or a copy of them when they view a chunk passed to `receive` with
+   * `chunkReused`. Channels call it for every received body they hand on or keep.
+   */
+  keepReceived(bytes: Uint8Array): Uint8Array {
+    const chunk = this.#reusedChunk;
+    if (chunk === undefined || bytes.buffer !== chunk.buffer) return bytes;
+    const copy = this.#handler.allocate?.(bytes.length) ?? new Uint8Array(bytes.length);
+    copy.set(bytes);
+    return copy;
   }
 
   /** Sends a heartbeat when the connection has been quiet, and ends it when the broker has been. */

@@ -2,7 +2,10 @@ import type { DecodedBasicProperties } from '../generated/properties.js';
 
 /** A message received from the broker through `basic.deliver` or `basic.get-ok`. */
 export interface Message {
-  /** Message body; a view of the received bytes when it arrived in one frame. */
+  /**
+   * Message body. A body that arrived in one frame may view the received bytes, unless the
+   * adapter reuses its read buffer, in which case the body is a copy.
+   */
   body: Uint8Array;
   properties: DecodedBasicProperties;
   /** Tag that acknowledges this message on the channel that received it. */
