@@ -10,7 +10,7 @@ import { type Log, createLog } from './logger.js';
 import { type ConnectOptions, type ConnectPlan, type Endpoint, type ResolvedOptions, resolveOptions } from './options.js';
 import { connectFailedError, connectionTimeoutError, openTransport, socketTimeoutError, tlsHandshakeError } from './transport.js';
 import { PRODUCT } from './version.js';
-import { WriteBatcher } from './write-batcher.js';
+import { DEFAULT_FLUSH_THRESHOLD, WriteBatcher } from './write-batcher.js';
 
 /** Time in milliseconds that a closing socket waits for the broker to close its side. */
 const SOCKET_LINGER_MS = 1000;
@@ -147,7 +147,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#scheduleTick();
     });
     this.#socket = socket;
-    this.#output = new WriteBatcher(socket);
+    this.#output = new WriteBatcher(socket, DEFAULT_FLUSH_THRESHOLD, (chunk) => this.#engine.writer.release(chunk));
     this.#socketTimer = setTimeout(() => this.#handleTimeout(socketTimeoutError(options)), options.socketTimeout);
     this.#connectTimer = setTimeout(() => this.#handleTimeout(connectionTimeoutError(options)), options.connectionTimeout);
     socket.once('connect', () => {
@@ -159,7 +159,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#logUnverifiedCertificate();
       this.#engine.start(performance.now());
     });
-    socket.on('drain', () => this.#releaseDrainWaiters());
+    socket.on('drain', () => {
+      this.#output.releaseWritten();
+      this.#releaseDrainWaiters();
+    });
     socket.on('error', (error) => {
       this.#socketError = error;
       if (!this.#connected) this.#engine.fail(connectFailedError(options, error));

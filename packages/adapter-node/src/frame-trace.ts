@@ -80,6 +80,8 @@ export class FrameTracer {
       }
     }
     this.#outgoingFailed = !this.#decode(this.#outgoing, chunk, 'out');
+    // The engine's writer reuses a slab once its bytes are written, so keep no view of them.
+    if (!this.#outgoingFailed) this.#outgoing.detachChunks();
   }
 
   /** Pushes `chunk` and describes each complete frame. Returns false once the bytes are not frames. */

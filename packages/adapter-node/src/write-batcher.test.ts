@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { type BatchTarget, WriteBatcher } from './write-batcher.js';
 
-function recordingTarget(): BatchTarget & { writes: number[][]; corks: number } {
+function recordingTarget(): BatchTarget & { writes: number[][]; corks: number; writableLength: number } {
   const target = {
     writes: [] as number[][],
     corks: 0,
+    writableLength: 0,
     write(chunk: Uint8Array) {
       target.writes.push([...chunk]);
       return true;
@@ -55,6 +56,41 @@ describe('WriteBatcher', () => {
     expect(target.writes).toEqual([]);
     batcher.write(new Uint8Array([3, 4]));
     expect(target.writes).toEqual([[1, 2], [3, 4]]);
+  });
+
+  test('reports chunks the socket has written', () => {
+    const target = recordingTarget();
+    const written: number[][] = [];
+    const batcher = new WriteBatcher(target, 1, (chunk) => written.push([...chunk]));
+
+    // A write that completes at once leaves nothing in the socket's buffer.
+    batcher.write(new Uint8Array([1, 2]));
+    expect(written).toEqual([[1, 2]]);
+
+    // The socket keeps the last 3 bytes written, which are all of [5, 6, 7].
+    target.writableLength = 3;
+    batcher.write(new Uint8Array([3, 4]));
+    expect(written).toEqual([[1, 2]]);
+    target.writableLength = 3;
+    batcher.write(new Uint8Array([5, 6, 7]));
+    expect(written).toEqual([[1, 2], [3, 4]]);
+
+    target.writableLength = 0;
+    batcher.releaseWritten();
+    expect(written).toEqual([[1, 2], [3, 4], [5, 6, 7]]);
+  });
+
+  test('discard reports nothing as written', () => {
+    const target = recordingTarget();
+    const written: number[][] = [];
+    const batcher = new WriteBatcher(target, 1, (chunk) => written.push([...chunk]));
+    target.writableLength = 2;
+    batcher.write(new Uint8Array([1, 2]));
+    batcher.discard();
+    target.writableLength = 0;
+    batcher.releaseWritten();
+
+    expect(written).toEqual([]);
   });
 
   test('discard drops waiting bytes', async () => {

@@ -1,6 +1,8 @@
 /** The part of a socket that the batcher writes to. */
 export interface BatchTarget {
   write(chunk: Uint8Array): boolean;
+  /** Bytes written but not yet handed to the operating system, as on a Node.js stream. */
+  readonly writableLength: number;
   cork(): void;
   uncork(): void;
 }
@@ -16,6 +18,12 @@ export const DEFAULT_FLUSH_THRESHOLD = 64 * 1024;
  * so a turn of the event loop's small publishes or acks becomes one write, not one write per
  * frame. It writes when `threshold` bytes are waiting, which bounds the delay for a publisher
  * that never yields, and otherwise once per turn of the event loop.
+ *
+ * Once the socket has handed a chunk to the operating system, the batcher passes it to
+ * `onWritten`, which lets the engine's writer reuse the slab. The socket writes in order, so every
+ * chunk whose last byte lies within `writableLength` of the end is still waiting, and every
+ * earlier one is done. It checks after each flush, which catches a write that completes at once,
+ * and whenever `releaseWritten()` is called, such as on the socket's `drain` event.
  */
 export class WriteBatcher {
   readonly #target: BatchTarget;
@@ -26,10 +34,18 @@ export class WriteBatcher {
   #runEnd = 0;
   #pendingBytes = 0;
   #flushScheduled = false;
+  readonly #onWritten: ((chunk: Uint8Array) => void) | undefined;
+  /** Bytes handed to the socket so far. */
+  #sentBytes = 0;
+  /** Chunks handed to the socket and not yet passed to `onWritten`, oldest first. */
+  #inFlight: Uint8Array[] = [];
+  /** Value of `#sentBytes` after each chunk of `#inFlight`. */
+  #inFlightEnds: number[] = [];
 
-  constructor(target: BatchTarget, threshold = DEFAULT_FLUSH_THRESHOLD) {
+  constructor(target: BatchTarget, threshold = DEFAULT_FLUSH_THRESHOLD, onWritten?: (chunk: Uint8Array) => void) {
     this.#target = target;
     this.#threshold = threshold;
+    this.#onWritten = onWritten;
   }
 
   /** Bytes accepted but not yet handed to the socket. */
@@ -70,18 +86,42 @@ export class WriteBatcher {
     this.#pendingBytes = 0;
 
     if (chunks.length === 1) {
-      this.#target.write(chunks[0]!);
-      return;
+      this.#write(chunks[0]!);
+    } else {
+      // Corked writes leave in one writev.
+      this.#target.cork();
+      for (const chunk of chunks) this.#write(chunk);
+      this.#target.uncork();
     }
-    // Corked writes leave in one writev.
-    this.#target.cork();
-    for (const chunk of chunks) this.#target.write(chunk);
-    this.#target.uncork();
+    this.releaseWritten();
+  }
+
+  /** Passes every chunk that the socket has handed to the operating system to `onWritten`. */
+  releaseWritten(): void {
+    const onWritten = this.#onWritten;
+    if (onWritten === undefined) return;
+    const done = this.#sentBytes - this.#target.writableLength;
+    const ends = this.#inFlightEnds;
+    while (ends.length > 0 && ends[0]! <= done) {
+      ends.shift();
+      onWritten(this.#inFlight.shift()!);
+    }
+  }
+
+  #write(chunk: Uint8Array): void {
+    this.#target.write(chunk);
+    if (this.#onWritten === undefined) return;
+    this.#sentBytes += chunk.byteLength;
+    this.#inFlight.push(chunk);
+    this.#inFlightEnds.push(this.#sentBytes);
   }
 
   /** Forgets waiting bytes, for a socket that has been destroyed. */
   discard(): void {
     this.#chunks = [];
+    // The destroyed socket may still reference chunks, so none of them is reported as written.
+    this.#inFlight = [];
+    this.#inFlightEnds = [];
     this.#runBuffer = undefined;
     this.#pendingBytes = 0;
   }

@@ -113,3 +113,77 @@ describe('Writer field names', () => {
     expect(() => writer.longstr({} as unknown as string)).toThrow(expect.objectContaining({ code: 'VALUE_TYPE_INVALID' }));
   });
 });
+
+describe('Writer slab reuse', () => {
+  /** Writes `count` messages of four bytes into a writer with 8-byte slabs, two per slab. */
+  function writeMessages(writer: Writer, count: number, first = 0): Uint8Array[] {
+    const messages: Uint8Array[] = [];
+    for (let index = 0; index < count; index++) {
+      writer.begin();
+      writer.uint32(first + index);
+      messages.push(writer.finish());
+    }
+    return messages;
+  }
+
+  test('reuses a slab once all its views are released', () => {
+    const writer = new Writer(8);
+    const [first, second] = writeMessages(writer, 2);
+    writer.release(first!);
+    writer.release(second!);
+    const [third] = writeMessages(writer, 1, 2);
+
+    expect(third!.buffer).toBe(first!.buffer);
+  });
+
+  test('reuses a replaced slab after its last release', () => {
+    const writer = new Writer(8);
+    const [first, second] = writeMessages(writer, 2);
+    writer.release(first!);
+    const [third, fourth] = writeMessages(writer, 2, 2);
+    writer.release(second!);
+    const [fifth] = writeMessages(writer, 1, 4);
+
+    expect(third!.buffer).not.toBe(first!.buffer);
+    expect(fourth!.buffer).toBe(third!.buffer);
+    expect(fifth!.buffer).toBe(first!.buffer);
+  });
+
+  test('keeps a slab with an unreleased view', () => {
+    const writer = new Writer(8);
+    const [first, second] = writeMessages(writer, 2);
+    writer.release(first!);
+    const later = writeMessages(writer, 6, 2);
+
+    expect(later.every((message) => message.buffer !== first!.buffer)).toBe(true);
+    expect(new DataView(second!.buffer, second!.byteOffset).getUint32(0)).toBe(1);
+  });
+
+  test('releases of parts add up', () => {
+    const writer = new Writer(8);
+    const [first, second] = writeMessages(writer, 2);
+    const both = new Uint8Array(first!.buffer, first!.byteOffset, first!.length + second!.length);
+    writer.release(both.subarray(0, 3));
+    writer.release(both.subarray(3));
+
+    expect(writeMessages(writer, 1, 2)[0]!.buffer).toBe(first!.buffer);
+  });
+
+  test('ignores chunks it did not hand out', () => {
+    const writer = new Writer(8);
+    const [first] = writeMessages(writer, 1);
+    writer.release(new Uint8Array(100));
+    writer.release(first!);
+    writer.release(first!.subarray(0, 0));
+
+    expect(writeMessages(writer, 4, 1).map((message) => new DataView(message.buffer, message.byteOffset).getUint32(0))).toEqual([1, 2, 3, 4]);
+  });
+
+  test('never reuses a slab without release', () => {
+    const writer = new Writer(8);
+    const buffers = new Set(writeMessages(writer, 20).map((message) => message.buffer));
+
+    expect(buffers.size).toBe(10);
+  });
+});
+

@@ -7,6 +7,17 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 const textEncoder = new TextEncoder();
+/** Replaced slabs tracked until their views are released; older ones are left to the garbage collector. */
+const MAX_RETIRED_SLABS = 64;
+/** Released slabs kept for reuse: 1 MiB, as much as the Node.js adapter lets its socket buffer by default. */
+const MAX_SPARE_SLABS = 16;
+
+interface RetiredSlab {
+  bytes: Uint8Array;
+  /** Bytes that `finish()` returned from the slab, which are its first `handedOut` bytes. */
+  handedOut: number;
+  released: number;
+}
 
 /**
  * Writes AMQP wire types into a shared slab, handing out each finished message as a view.
@@ -14,8 +25,13 @@ const textEncoder = new TextEncoder();
  * How it works: `begin()` marks the start of a message, the typed writes append to the slab,
  * and `finish()` returns the bytes written since `begin()` as a subarray, so encoding allocates
  * only when a slab fills up. A returned view stays valid after later writes, because the writer
- * never writes over bytes it has handed out. A full slab is replaced, not reused. A write that
- * throws leaves nothing behind: the next `begin()` starts at the end of the last finished message.
+ * never writes over bytes it has handed out. A write that throws leaves nothing behind: the next
+ * `begin()` starts at the end of the last finished message.
+ *
+ * Recycling: a full slab is replaced. It is reused later only when the caller reports through
+ * `release()` that every byte handed out from it has been written and is no longer referenced.
+ * A writer whose `release()` is never called allocates a new slab each time, and a slab with
+ * views that are never released is left to the garbage collector.
  */
 export class Writer {
   #bytes: Uint8Array;
@@ -26,10 +42,41 @@ export class Writer {
   /** Position of the next write in the current slab. */
   offset = 0;
 
+  /** Whether `release()` has been called, so replaced slabs are tracked for reuse. */
+  #recycling = false;
+  /** Bytes of the current slab released so far. */
+  #released = 0;
+  /** Replaced slabs that still have views out, by buffer, in the order they were replaced. */
+  #retired = new Map<ArrayBufferLike, RetiredSlab>();
+  /** Slabs whose views were all released, ready for reuse. */
+  #spare: Uint8Array[] = [];
+
   constructor(slabSize = DEFAULT_SLAB_SIZE) {
     this.#slabSize = slabSize;
     this.#bytes = new Uint8Array(slabSize);
     this.#view = new DataView(this.#bytes.buffer);
+  }
+
+  /**
+   * Reports that `chunk`, a view that `finish()` returned or a part of one, has been written and
+   * that nothing references it any more. Once every byte handed out from a replaced slab has been
+   * released, the writer reuses that slab instead of allocating one. Releasing the same bytes
+   * twice, or bytes still in use, would let the writer overwrite them. Chunks that the writer did
+   * not hand out are ignored.
+   */
+  release(chunk: Uint8Array): void {
+    this.#recycling = true;
+    const buffer = chunk.buffer;
+    if (buffer === this.#bytes.buffer) {
+      this.#released += chunk.byteLength;
+      return;
+    }
+    const slab = this.#retired.get(buffer);
+    if (slab === undefined) return;
+    slab.released += chunk.byteLength;
+    if (slab.released !== slab.handedOut) return;
+    this.#retired.delete(buffer);
+    if (this.#spare.length < MAX_SPARE_SLABS) this.#spare.push(slab.bytes);
   }
 
   /** Starts a message, discarding the partial output of any write that threw. */
@@ -52,13 +99,32 @@ export class Writer {
 
     const pending = this.offset - this.#start;
     const size = Math.max(this.#slabSize, (pending + length) * 2);
-    const bytes = new Uint8Array(size);
+    if (this.#recycling) this.#retire();
+    const bytes = size === this.#slabSize ? (this.#spare.pop() ?? new Uint8Array(size)) : new Uint8Array(size);
     bytes.set(this.#bytes.subarray(this.#start, this.offset));
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer);
     this.#start = 0;
     this.#committed = 0;
     this.offset = pending;
+  }
+
+  /** Tracks the current slab, about to be replaced, until its views are released. */
+  #retire(): void {
+    const bytes = this.#bytes;
+    const handedOut = this.#committed;
+    const released = this.#released;
+    this.#released = 0;
+    // Only slabs of the usual size are reused; a larger one made for a large message is not.
+    if (bytes.length !== this.#slabSize) return;
+    if (released === handedOut) {
+      if (this.#spare.length < MAX_SPARE_SLABS) this.#spare.push(bytes);
+      return;
+    }
+    this.#retired.set(bytes.buffer, { bytes, handedOut, released });
+    // Views that are never released, such as frames of a channel that closed before sending
+    // them, would otherwise keep their slabs tracked forever.
+    if (this.#retired.size > MAX_RETIRED_SLABS) this.#retired.delete(this.#retired.keys().next().value!);
   }
 
   uint8(value: number, field?: string): void {
