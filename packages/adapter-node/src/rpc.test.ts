@@ -101,6 +101,44 @@ describe('RpcClient', () => {
     expect(client.unmatchedReplies).toBe(1);
   });
 
+  it('calls share one timer', async () => {
+    vi.useFakeTimers();
+    const { channel, client } = await createClient({ timeout: 1000 });
+    const outcomes: string[] = [];
+    const track = (name: string, call: Promise<unknown>) =>
+      void call.then(
+        () => outcomes.push(`${name} replied`),
+        (error: AmqpError) => outcomes.push(`${name} ${error.code}`),
+      );
+    track('first', client.call('', 'q', 'a'));
+    await vi.advanceTimersByTimeAsync(300);
+    track('second', client.call('', 'q', 'b'));
+    track('short', client.call('', 'q', 'c', { timeout: 100 }));
+    expect(vi.getTimerCount()).toBe(1);
+
+    await vi.advanceTimersByTimeAsync(100);
+    expect(outcomes).toEqual(['short RPC_TIMEOUT']);
+    channel.reply(channel.published[0]!.properties.correlationId);
+    await vi.advanceTimersByTimeAsync(899);
+    expect(outcomes).toEqual(['short RPC_TIMEOUT', 'first replied']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(outcomes).toEqual(['short RPC_TIMEOUT', 'first replied', 'second RPC_TIMEOUT']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('idle timer does not keep the process alive', async () => {
+    const { channel, client } = await createClient({ timeout: 60_000 });
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const before = timers();
+    const call = client.call('', 'q', 'a');
+    const during = timers();
+    channel.reply(channel.published[0]!.properties.correlationId);
+    await call;
+
+    expect(during).toBe(before + 1);
+    expect(timers()).toBe(before);
+  });
+
   it('timeout 0 never fires', async () => {
     vi.useFakeTimers();
     const { channel, client } = await createClient({ timeout: 0 });

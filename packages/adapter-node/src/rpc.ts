@@ -48,7 +48,11 @@ export interface RpcCallOptions {
 interface PendingCall {
   resolve(reply: Message): void;
   reject(error: unknown): void;
-  timer: NodeJS.Timeout | undefined;
+  /** `performance.now()` time after which the call times out; Infinity without a timeout. */
+  deadline: number;
+  timeout: number;
+  exchange: string;
+  routingKey: string;
 }
 
 /**
@@ -69,6 +73,14 @@ export class RpcClient {
   #closeError: AmqpError | undefined;
   #closing: Promise<void> | undefined;
   #unmatchedReplies = 0;
+  /**
+   * One timer for all pending calls, due at `#timerAt`, the earliest deadline when it was set.
+   * Calls usually end long before their deadline, so a timer per call would be set and cleared
+   * for every call. This one fires at most once per timeout period, and is unreferenced while no
+   * call is pending, so that it does not keep the process alive.
+   */
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
 
   readonly #onChannelClose: (...args: ChannelEvents['close']) => void;
   readonly #onReturn: (...args: ChannelEvents['return']) => void;
@@ -174,11 +186,9 @@ export class RpcClient {
       // arrive in later socket reads, never during this synchronous code.
       const published = this.channel.basicPublish(exchange, routingKey, body, properties, { mandatory });
 
-      const call: PendingCall = { resolve, reject, timer: undefined };
-      if (timeout > 0) {
-        call.timer = setTimeout(() => this.#expire(correlationId, exchange, routingKey, timeout), timeout);
-      }
-      this.#pending.set(correlationId, call);
+      const deadline = timeout > 0 ? performance.now() + timeout : Infinity;
+      this.#pending.set(correlationId, { resolve, reject, deadline, timeout, exchange, routingKey });
+      this.#watch(deadline);
       // The publish rejects on a nack in confirm mode, or when the channel closes while the
       // broker blocks publishing. A call already settled, for example by RPC_UNROUTABLE, ignores it.
       published.catch((error: unknown) => this.#take(correlationId)?.reject(error));
@@ -214,7 +224,7 @@ export class RpcClient {
     if (call === undefined) return undefined;
 
     this.#pending.delete(correlationId!);
-    clearTimeout(call.timer);
+    if (this.#pending.size === 0) this.#timer?.unref();
     return call;
   }
 
@@ -239,15 +249,41 @@ export class RpcClient {
     call.reject(error);
   }
 
-  #expire(correlationId: string, exchange: string, routingKey: string, timeout: number): void {
-    const call = this.#take(correlationId);
-    if (call === undefined) return;
+  /** Makes sure that the timer fires by `deadline`, and keeps the process alive until then. */
+  #watch(deadline: number): void {
+    if (deadline === Infinity) return;
+    if (this.#timer !== undefined && deadline >= this.#timerAt) {
+      this.#timer.ref();
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()));
+  }
 
-    const error = new AmqpError(
-      `no reply within ${timeout} ms to the request to ${describeDestination(exchange, routingKey)} with correlation id ${correlationId}. Check that a server consumes these requests, or raise the timeout`,
-      { code: 'RPC_TIMEOUT', source: 'client', retryable: true },
-    );
-    call.reject(error);
+  /** Rejects every call past its deadline with `RPC_TIMEOUT`, then sets the timer for the next deadline. */
+  #expire(): void {
+    // The timer firing shows that its deadline has passed, even if the clock reads slightly less.
+    const now = Math.max(performance.now(), this.#timerAt);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const expired: Array<[string, PendingCall]> = [];
+    let next = Infinity;
+    for (const entry of this.#pending) {
+      const deadline = entry[1].deadline;
+      if (deadline <= now) expired.push(entry);
+      else if (deadline < next) next = deadline;
+    }
+
+    for (const [correlationId, call] of expired) {
+      this.#pending.delete(correlationId);
+      const error = new AmqpError(
+        `no reply within ${call.timeout} ms to the request to ${describeDestination(call.exchange, call.routingKey)} with correlation id ${correlationId}. Check that a server consumes these requests, or raise the timeout`,
+        { code: 'RPC_TIMEOUT', source: 'client', retryable: true },
+      );
+      call.reject(error);
+    }
+    if (next !== Infinity && this.#closeError === undefined) this.#watch(next);
   }
 
   /** Closes the client for good and rejects each pending call once with `error`. */
@@ -258,10 +294,10 @@ export class RpcClient {
 
     const calls = [...this.#pending.values()];
     this.#pending.clear();
-    for (const call of calls) {
-      clearTimeout(call.timer);
-      call.reject(error);
-    }
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    for (const call of calls) call.reject(error);
   }
 
   #detach(): void {
