@@ -382,6 +382,23 @@ describe('BlockingChannel publisher confirms', () => {
     expect(channel.queueDeclare(queue, { passive: true }).messageCount).toBe(1);
   });
 
+  it.each([5000, 300_000])('unroutable %i-byte body raises UnroutableError', (size) => {
+    const connection = connectBlocking();
+    const channel = connection.channel();
+    channel.confirmDelivery();
+    const body = Buffer.alloc(size, 7);
+
+    let unroutable: unknown;
+    try {
+      channel.basicPublish('', `warren-nowhere-${randomUUID()}`, body, {}, { mandatory: true });
+    } catch (error) {
+      unroutable = error;
+    }
+
+    expect(unroutable).toBeInstanceOf(UnroutableError);
+    expect(((unroutable as UnroutableError).returned as ReturnedMessage).body.equals(body)).toBe(true);
+  });
+
   it('calls return callbacks outside confirm mode', () => {
     const connection = connectBlocking();
     const channel = connection.channel();

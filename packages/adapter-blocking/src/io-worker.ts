@@ -355,7 +355,9 @@ function returnedRecord(message: ReturnedMessage): ReturnedRecord {
     exchange: message.exchange,
     routingKey: message.routingKey,
     properties: encodeBasicPropertiesBytes(message.properties),
-    body: ownedBytes(message.body),
+    // Always a copy: in confirm mode the engine still compares this body with the publishes
+    // awaiting their confirm, and transferring it would empty it.
+    body: new Uint8Array(message.body),
   };
 }
 

@@ -13,8 +13,8 @@ import {
 
 /**
  * Makes the returned message of an `UnroutableError` record cheap and faithful to clone. Its
- * body becomes an exact-size copy, because it is usually a view of a larger socket buffer that
- * cloning would copy whole. Its properties become their encoding, because cloning would turn
+ * body becomes an exact-size copy, because it may be a view of a larger buffer that cloning
+ * would copy whole. Its properties become their encoding, because cloning would turn
  * `Decimal` values into plain objects, and `ChannelHandle` decodes them again.
  */
 export function prepareReturnedForTransfer(record: ErrorRecord, transfer: ArrayBuffer[]): void {

@@ -126,6 +126,24 @@ describe('RpcClient', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('calls with one timeout expire in turn', async () => {
+    vi.useFakeTimers();
+    const { client } = await createClient({ timeout: 1000 });
+    const expired: string[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      void client.call('', 'q', name).catch(() => expired.push(name));
+      await vi.advanceTimersByTimeAsync(100);
+    }
+
+    await vi.advanceTimersByTimeAsync(700);
+    expect(expired).toEqual(['a']);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(expired).toEqual(['a', 'b']);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(expired).toEqual(['a', 'b', 'c']);
+    expect(client.pendingCount).toBe(0);
+  });
+
   it('idle timer does not keep the process alive', async () => {
     const { channel, client } = await createClient({ timeout: 60_000 });
     const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;

@@ -76,11 +76,17 @@ export class RpcClient {
   /**
    * One timer for all pending calls, due at `#timerAt`, the earliest deadline when it was set.
    * Calls usually end long before their deadline, so a timer per call would be set and cleared
-   * for every call. This one fires at most once per timeout period, and is unreferenced while no
-   * call is pending, so that it does not keep the process alive.
+   * for every call. This one fires only at deadlines of calls that were pending when it was
+   * set, and is unreferenced while no call is pending, so that it does not keep the process alive.
    */
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
+  /**
+   * Whether the pending calls with a deadline are in deadline order, as they are when they all
+   * use the same timeout. Expiry then stops at the first call not yet due.
+   */
+  #deadlinesInOrder = true;
+  #latestDeadline = -Infinity;
 
   readonly #onChannelClose: (...args: ChannelEvents['close']) => void;
   readonly #onReturn: (...args: ChannelEvents['return']) => void;
@@ -187,6 +193,10 @@ export class RpcClient {
       const published = this.channel.basicPublish(exchange, routingKey, body, properties, { mandatory });
 
       const deadline = timeout > 0 ? performance.now() + timeout : Infinity;
+      if (deadline !== Infinity) {
+        if (deadline < this.#latestDeadline) this.#deadlinesInOrder = false;
+        else this.#latestDeadline = deadline;
+      }
       this.#pending.set(correlationId, { resolve, reject, deadline, timeout, exchange, routingKey });
       this.#watch(deadline);
       // The publish rejects on a nack in confirm mode, or when the channel closes while the
@@ -218,13 +228,13 @@ export class RpcClient {
     }
   }
 
-  /** Removes the pending call with `correlationId` and stops its timer; undefined when there is none. */
+  /** Removes the pending call with `correlationId`; undefined when there is none. */
   #take(correlationId: string | undefined): PendingCall | undefined {
     const call = correlationId === undefined ? undefined : this.#pending.get(correlationId);
     if (call === undefined) return undefined;
 
     this.#pending.delete(correlationId!);
-    if (this.#pending.size === 0) this.#timer?.unref();
+    if (this.#pending.size === 0) this.#becomeIdle();
     return call;
   }
 
@@ -271,8 +281,12 @@ export class RpcClient {
     let next = Infinity;
     for (const entry of this.#pending) {
       const deadline = entry[1].deadline;
-      if (deadline <= now) expired.push(entry);
-      else if (deadline < next) next = deadline;
+      if (deadline <= now) {
+        expired.push(entry);
+      } else if (deadline < next) {
+        next = deadline;
+        if (this.#deadlinesInOrder) break;
+      }
     }
 
     for (const [correlationId, call] of expired) {
@@ -283,7 +297,15 @@ export class RpcClient {
       );
       call.reject(error);
     }
-    if (next !== Infinity && this.#closeError === undefined) this.#watch(next);
+    if (this.#pending.size === 0) this.#becomeIdle();
+    else if (next !== Infinity && this.#closeError === undefined) this.#watch(next);
+  }
+
+  /** Lets the process exit while no call is pending, and starts deadline order afresh. */
+  #becomeIdle(): void {
+    this.#timer?.unref();
+    this.#deadlinesInOrder = true;
+    this.#latestDeadline = -Infinity;
   }
 
   /** Closes the client for good and rejects each pending call once with `error`. */

@@ -486,6 +486,23 @@ describe('FrameDecoder', () => {
       expect(decoder.bufferedBytes).toBe(0);
     });
 
+    it('detachChunks puts a pending body payload into bodyTarget', () => {
+      const body = new Uint8Array(10);
+      const decoder = new FrameDecoder();
+      decoder.bodyTarget = (_channel, size) => body.subarray(2, 2 + size);
+      const bytes = frameBytes(3, 1, [1, 2, 3, 4]);
+      const chunk = bytes.slice(0, bytes.length - 1);
+      decoder.push(chunk);
+      expect(decoder.next()).toBeUndefined();
+      decoder.detachChunks();
+      chunk.fill(0);
+      decoder.push(bytes.slice(bytes.length - 1));
+      const frame = decoder.next()!;
+
+      expect(frame.payload.buffer).toBe(body.buffer);
+      expect([...body]).toEqual([0, 0, 1, 2, 3, 4, 0, 0, 0, 0]);
+    });
+
     it('waits for the end octet of a complete payload', () => {
       const bytes = frameBytes(1, 1, [5, 6]);
       const decoder = new FrameDecoder();

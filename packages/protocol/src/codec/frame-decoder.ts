@@ -117,7 +117,7 @@ export class FrameDecoder {
 
   /**
    * Adds a chunk of received bytes. The decoder keeps a reference to `chunk` rather than a copy,
-   * so the caller must not modify it afterwards.
+   * so the caller must not modify it afterwards, unless `detachChunks()` was called since.
    * @throws FrameError the error that an earlier `next()` threw, if any.
    */
   push(chunk: Uint8Array): void {
@@ -141,8 +141,9 @@ export class FrameDecoder {
    * Copies what the decoder still needs of the pushed chunks into memory of its own: the unread
    * bytes, and the payload of a frame that lies in one chunk but awaits its end octet. Afterwards
    * the caller may overwrite every chunk it pushed, which lets it read the network into one
-   * reused buffer. Between frames this copies at most the 6 bytes of a frame header that has not
-   * fully arrived, because a payload that straddles chunks is copied as it arrives anyway.
+   * reused buffer. Between frames this copies at most the 7 bytes of a frame header or protocol
+   * header that has not fully arrived, because a payload that straddles chunks is copied as it
+   * arrives anyway.
    */
   detachChunks(): void {
     if (this.#state === 'failed') return;
@@ -151,7 +152,9 @@ export class FrameDecoder {
       // The frame read last is complete, and its payload may view a chunk about to be overwritten.
       this.#payloadBytes = undefined;
     } else if (this.#state === 'frameEnd' && bytes !== undefined && !this.#payloadCopied && this.#size > 0) {
-      const copy = new Uint8Array(this.#size);
+      // A body payload goes into its message's body when `bodyTarget` gives a place for it.
+      const target = this.#type === FrameType.body ? this.bodyTarget?.(this.#channel, this.#size) : undefined;
+      const copy = target !== undefined && target.length === this.#size ? target : new Uint8Array(this.#size);
       copy.set(bytes.subarray(this.#payloadStart, this.#payloadStart + this.#size));
       this.#payloadBytes = copy;
       this.#payloadStart = 0;

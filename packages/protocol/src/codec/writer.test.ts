@@ -131,9 +131,11 @@ describe('Writer slab reuse', () => {
     const [first, second] = writeMessages(writer, 2);
     writer.release(first!);
     writer.release(second!);
-    const [third] = writeMessages(writer, 1, 2);
+    const [third, fourth, fifth] = writeMessages(writer, 3, 2);
 
-    expect(third!.buffer).toBe(first!.buffer);
+    expect(third!.buffer).not.toBe(first!.buffer);
+    expect(fourth!.buffer).toBe(third!.buffer);
+    expect(fifth!.buffer).toBe(first!.buffer);
   });
 
   test('reuses a replaced slab after its last release', () => {
@@ -166,7 +168,31 @@ describe('Writer slab reuse', () => {
     writer.release(both.subarray(0, 3));
     writer.release(both.subarray(3));
 
-    expect(writeMessages(writer, 1, 2)[0]!.buffer).toBe(first!.buffer);
+    expect(writeMessages(writer, 3, 2)[2]!.buffer).toBe(first!.buffer);
+  });
+
+  test('failed slab allocation changes nothing', () => {
+    const writer = new Writer(16);
+    const [first] = writeMessages(writer, 1);
+    writer.release(first!);
+    const large = new Uint8Array(100);
+    const original = globalThis.Uint8Array;
+    globalThis.Uint8Array = new Proxy(original, {
+      construct(target, args: unknown[], newTarget) {
+        if (typeof args[0] === 'number' && args[0] > 16) throw new RangeError('out of memory');
+        return Reflect.construct(target, args, newTarget) as object;
+      },
+    });
+    try {
+      writer.begin();
+      expect(() => writer.bytes(large)).toThrow(RangeError);
+    } finally {
+      globalThis.Uint8Array = original;
+    }
+    const [kept] = writeMessages(writer, 1, 7);
+    writeMessages(writer, 8, 100);
+
+    expect(new DataView(kept!.buffer, kept!.byteOffset).getUint32(0)).toBe(7);
   });
 
   test('ignores chunks it did not hand out', () => {

@@ -99,8 +99,9 @@ export class Writer {
 
     const pending = this.offset - this.#start;
     const size = Math.max(this.#slabSize, (pending + length) * 2);
-    if (this.#recycling) this.#retire();
+    // The new slab comes first: when allocating it throws, the current slab must stay untracked.
     const bytes = size === this.#slabSize ? (this.#spare.pop() ?? new Uint8Array(size)) : new Uint8Array(size);
+    if (this.#recycling) this.#retire();
     bytes.set(this.#bytes.subarray(this.#start, this.offset));
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer);

@@ -577,7 +577,8 @@ export class ChannelEngine {
       throw unexpectedFrame(`content body on channel ${this.id} exceeds the announced size of ${content.bodySize} bytes`);
     }
 
-    // A body in one frame is handed on as a view; a larger one is copied once into its own buffer.
+    // A body in one frame is handed on as a view, or as a copy when the adapter reuses the chunk.
+    // A larger body is copied once into its own buffer.
     if (received === content.bodySize && content.received === 0) {
       this.#completeContent(content, this.#host.keepReceived(payload));
       return;
