@@ -399,6 +399,16 @@ describe('BlockingChannel publisher confirms', () => {
     expect(((unroutable as UnroutableError).returned as ReturnedMessage).body.equals(body)).toBe(true);
   });
 
+  it('gets several empty messages', () => {
+    const connection = connectBlocking();
+    const channel = connection.channel();
+    const queue = declareQueue(channel);
+    for (let index = 0; index < 3; index++) channel.basicPublish('', queue, '');
+
+    const bodies = [1, 2, 3].map(() => channel.basicGet(queue, { autoAck: true })?.body.length);
+    expect(bodies).toEqual([0, 0, 0]);
+  });
+
   it('calls return callbacks outside confirm mode', () => {
     const connection = connectBlocking();
     const channel = connection.channel();

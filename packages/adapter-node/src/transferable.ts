@@ -19,6 +19,8 @@ export function ownedCopy(body: Uint8Array | string): Uint8Array<ArrayBuffer> {
  * it only on memory that nothing else reads afterwards.
  */
 export function ownedBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  // An empty body may be a constant that every empty message shares, which must not be detached.
+  if (bytes.byteLength === 0) return new Uint8Array(0);
   if (bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) {
     return bytes as Uint8Array<ArrayBuffer>;
   }

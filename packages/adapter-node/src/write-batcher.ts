@@ -7,6 +7,8 @@ export interface BatchTarget {
   uncork(): void;
 }
 
+const EMPTY_CHUNK = new Uint8Array(0);
+
 /** Bytes gathered before they are written at once, without waiting for the end of the tick. */
 export const DEFAULT_FLUSH_THRESHOLD = 64 * 1024;
 
@@ -37,10 +39,14 @@ export class WriteBatcher {
   readonly #onWritten: ((chunk: Uint8Array) => void) | undefined;
   /** Bytes handed to the socket so far. */
   #sentBytes = 0;
-  /** Chunks handed to the socket and not yet passed to `onWritten`, oldest first. */
+  /**
+   * Chunks handed to the socket and not yet passed to `onWritten`, oldest first, from index
+   * `#inFlightHead`. An index rather than `shift()`, which copies the rest of a long array.
+   */
   #inFlight: Uint8Array[] = [];
   /** Value of `#sentBytes` after each chunk of `#inFlight`. */
   #inFlightEnds: number[] = [];
+  #inFlightHead = 0;
 
   constructor(target: BatchTarget, threshold = DEFAULT_FLUSH_THRESHOLD, onWritten?: (chunk: Uint8Array) => void) {
     this.#target = target;
@@ -101,11 +107,27 @@ export class WriteBatcher {
     const onWritten = this.#onWritten;
     if (onWritten === undefined) return;
     const done = this.#sentBytes - this.#target.writableLength;
+    const chunks = this.#inFlight;
     const ends = this.#inFlightEnds;
-    while (ends.length > 0 && ends[0]! <= done) {
-      ends.shift();
-      onWritten(this.#inFlight.shift()!);
+    let head = this.#inFlightHead;
+    while (head < ends.length && ends[head]! <= done) {
+      const chunk = chunks[head]!;
+      chunks[head] = EMPTY_CHUNK;
+      head++;
+      onWritten(chunk);
     }
+
+    if (head === ends.length) {
+      chunks.length = 0;
+      ends.length = 0;
+      head = 0;
+    } else if (head >= 1024 && head * 2 >= ends.length) {
+      // Drop the released half at once, so the arrays stay short under a lasting backlog.
+      chunks.splice(0, head);
+      ends.splice(0, head);
+      head = 0;
+    }
+    this.#inFlightHead = head;
   }
 
   #write(chunk: Uint8Array): void {
@@ -122,6 +144,7 @@ export class WriteBatcher {
     // The destroyed socket may still reference chunks, so none of them is reported as written.
     this.#inFlight = [];
     this.#inFlightEnds = [];
+    this.#inFlightHead = 0;
     this.#runBuffer = undefined;
     this.#pendingBytes = 0;
   }

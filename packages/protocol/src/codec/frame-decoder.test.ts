@@ -503,6 +503,22 @@ describe('FrameDecoder', () => {
       expect([...body]).toEqual([0, 0, 1, 2, 3, 4, 0, 0, 0, 0]);
     });
 
+    it('detachChunks survives a throwing bodyTarget', () => {
+      const decoder = new FrameDecoder();
+      decoder.bodyTarget = () => {
+        throw new RangeError('out of memory');
+      };
+      const bytes = frameBytes(3, 1, [1, 2, 3, 4]);
+      const chunk = bytes.slice(0, bytes.length - 1);
+      decoder.push(chunk);
+      expect(decoder.next()).toBeUndefined();
+      decoder.detachChunks();
+      chunk.fill(0);
+      decoder.push(bytes.slice(bytes.length - 1));
+
+      expect([...decoder.next()!.payload]).toEqual([1, 2, 3, 4]);
+    });
+
     it('waits for the end octet of a complete payload', () => {
       const bytes = frameBytes(1, 1, [5, 6]);
       const decoder = new FrameDecoder();

@@ -153,7 +153,7 @@ export class FrameDecoder {
       this.#payloadBytes = undefined;
     } else if (this.#state === 'frameEnd' && bytes !== undefined && !this.#payloadCopied && this.#size > 0) {
       // A body payload goes into its message's body when `bodyTarget` gives a place for it.
-      const target = this.#type === FrameType.body ? this.bodyTarget?.(this.#channel, this.#size) : undefined;
+      const target = this.#type === FrameType.body ? this.#detachTarget() : undefined;
       const copy = target !== undefined && target.length === this.#size ? target : new Uint8Array(this.#size);
       copy.set(bytes.subarray(this.#payloadStart, this.#payloadStart + this.#size));
       this.#payloadBytes = copy;
@@ -172,6 +172,19 @@ export class FrameDecoder {
     }
     this.#head = 0;
     this.#offset = 0;
+  }
+
+  /**
+   * Asks `bodyTarget` for a place for the pending payload, as `detachChunks()` does. An error from
+   * it, such as a body that cannot be allocated, is left for the frame's handler to raise: the
+   * caller may call `detachChunks()` where it cannot report errors.
+   */
+  #detachTarget(): Uint8Array | undefined {
+    try {
+      return this.bodyTarget?.(this.#channel, this.#size);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
