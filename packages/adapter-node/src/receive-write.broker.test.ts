@@ -213,8 +213,8 @@ describe('received messages', () => {
     const publisher = await connection.channel();
     const consuming = await connection.channel();
     const { queue } = await consuming.queueDeclare('', { exclusive: true });
-    const kept: Message[] = [];
-    await consuming.basicConsume(queue, (message) => void kept.push(message), { noAck: true });
+    const deliveries: Message[] = [];
+    await consuming.basicConsume(queue, (message) => void deliveries.push(message), { noAck: true });
 
     // Two rounds, so that each size follows both a smaller and a larger message.
     const sent: { seed: number; size: number }[] = [];
@@ -226,10 +226,10 @@ describe('received messages', () => {
         publisher.basicPublish('', queue, patternBytes(seed, size), propertiesFor(seed));
       }
     }
-    await waitFor(() => kept.length === sent.length, 30_000, () => `${sent.length} messages, got ${kept.length}`);
+    await waitFor(() => deliveries.length === sent.length, 30_000, () => `${sent.length} messages, got ${deliveries.length}`);
     await pushTraffic(connection, 60, 1000);
 
-    for (const [index, { seed, size }] of sent.entries()) expectIntact(kept[index]!, seed, size, `message ${index} of ${size} bytes`);
+    for (const [index, { seed, size }] of sent.entries()) expectIntact(deliveries[index]!, seed, size, `message ${index} of ${size} bytes`);
   });
 
   it('fetched and returned messages stay intact', async () => {
@@ -545,18 +545,18 @@ describe('publishes held or queued', () => {
     // Held publishes and written ones share slabs. About 80 slabs fill up, more than the 64
     // that the writer tracks, so it also stops tracking some slabs that still have held frames.
     const burst = await publishAlternately([paused, running], 6000, 0, 300);
-    const held = burst.sent.get(paused)!;
+    const pausedPublishes = burst.sent.get(paused)!;
     const sentAlongside = burst.sent.get(running)!;
     await waitForPublishes(peer, sentAlongside.length);
     peer.send(paused.id, new ChannelFlow(true));
     await Promise.all(burst.published);
 
-    const publishes = await waitForPublishes(peer, sentAlongside.length + held.length);
+    const publishes = await waitForPublishes(peer, sentAlongside.length + pausedPublishes.length);
     const onPaused = publishes.filter((content) => content.channel === paused.id);
     const onRunning = publishes.filter((content) => content.channel === running.id);
-    expect(onPaused).toHaveLength(held.length);
+    expect(onPaused).toHaveLength(pausedPublishes.length);
     expect(onRunning).toHaveLength(sentAlongside.length);
-    for (const [index, { seed, size }] of held.entries()) expectIntact(onPaused[index]!, seed, size, `held publish ${index}`);
+    for (const [index, { seed, size }] of pausedPublishes.entries()) expectIntact(onPaused[index]!, seed, size, `held publish ${index}`);
     for (const [index, { seed, size }] of sentAlongside.entries()) expectIntact(onRunning[index]!, seed, size, `publish ${index}`);
   });
 
@@ -749,8 +749,8 @@ describe('split reads', () => {
     const broker = await startFakeBroker();
     const { connection, peer } = await fakeConnection(broker, { frameMax: 4096 });
     const channel = await connection.channel();
-    const kept: Message[] = [];
-    const consuming = channel.basicConsume('q', (message) => void kept.push(message), { noAck: true, consumerTag: 'split' });
+    const deliveries: Message[] = [];
+    const consuming = channel.basicConsume('q', (message) => void deliveries.push(message), { noAck: true, consumerTag: 'split' });
     await peer.expect(MethodId.BasicConsume, { channel: channel.id });
     peer.send(channel.id, new BasicConsumeOk('split'));
     await consuming;
@@ -791,8 +791,8 @@ describe('split reads', () => {
     await sendInPieces(peer, tail, smallCuts);
 
     const groups = tailGroup + 1;
-    await waitFor(() => kept.length === groups * groupSizes.length, 30_000, () => `${groups * groupSizes.length} messages, got ${kept.length}`);
-    for (const [index, message] of kept.entries()) {
+    await waitFor(() => deliveries.length === groups * groupSizes.length, 30_000, () => `${groups * groupSizes.length} messages, got ${deliveries.length}`);
+    for (const [index, message] of deliveries.entries()) {
       const size = groupSizes[index % groupSizes.length]!;
       expect(message.deliveryTag, `message ${index}`).toBe(index + 1);
       expectIntact(message, index, size, `message ${index} of ${size} bytes, group ${Math.floor(index / groupSizes.length)}`);

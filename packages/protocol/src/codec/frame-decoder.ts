@@ -86,7 +86,7 @@ export class FrameDecoder {
    * straddles chunks. The decoder calls it with the frame's channel and payload size before it
    * copies anything. When it returns a view of exactly `size` bytes, such as the unfilled part of
    * the message body being assembled, the payload is copied into that view and is that view.
-   * Otherwise the decoder allocates a copy as usual.
+   * Otherwise, or when it throws, the decoder allocates a copy as usual.
    */
   bodyTarget: ((channel: number, size: number) => Uint8Array | undefined) | undefined = undefined;
 
@@ -152,9 +152,7 @@ export class FrameDecoder {
       // The frame read last is complete, and its payload may view a chunk about to be overwritten.
       this.#payloadBytes = undefined;
     } else if (this.#state === 'frameEnd' && bytes !== undefined && !this.#payloadCopied && this.#size > 0) {
-      // A body payload goes into its message's body when `bodyTarget` gives a place for it.
-      const target = this.#type === FrameType.body ? this.#detachTarget() : undefined;
-      const copy = target !== undefined && target.length === this.#size ? target : new Uint8Array(this.#size);
+      const copy = this.#payloadDestination();
       copy.set(bytes.subarray(this.#payloadStart, this.#payloadStart + this.#size));
       this.#payloadBytes = copy;
       this.#payloadStart = 0;
@@ -175,16 +173,22 @@ export class FrameDecoder {
   }
 
   /**
-   * Asks `bodyTarget` for a place for the pending payload, as `detachChunks()` does. An error from
-   * it, such as a body that cannot be allocated, is left for the frame's handler to raise: the
-   * caller may call `detachChunks()` where it cannot report errors.
+   * Returns where the payload of the frame in progress is copied: the view that `bodyTarget`
+   * gives for a body frame, or else a new buffer of the payload's size, which the frameMax check
+   * bounds. An error from `bodyTarget`, such as a body that cannot be allocated, is left for the
+   * frame's handler to raise, because `detachChunks()` runs where errors cannot be reported.
    */
-  #detachTarget(): Uint8Array | undefined {
-    try {
-      return this.bodyTarget?.(this.#channel, this.#size);
-    } catch {
-      return undefined;
+  #payloadDestination(): Uint8Array {
+    const size = this.#size;
+    if (this.#type === FrameType.body && this.bodyTarget !== undefined) {
+      try {
+        const target = this.bodyTarget(this.#channel, size);
+        if (target !== undefined && target.length === size) return target;
+      } catch {
+        // The handler of this frame meets the same error and reports it.
+      }
     }
+    return new Uint8Array(size);
   }
 
   /**
@@ -372,9 +376,7 @@ export class FrameDecoder {
         return true;
       }
 
-      const target = this.#type === FrameType.body ? this.bodyTarget?.(this.#channel, size) : undefined;
-      // The size passed the frameMax check, so this allocation is bounded.
-      this.#payloadBytes = target !== undefined && target.length === size ? target : new Uint8Array(size);
+      this.#payloadBytes = this.#payloadDestination();
       this.#payloadCopied = true;
     }
 

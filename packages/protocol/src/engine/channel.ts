@@ -122,6 +122,20 @@ class IncomingContent {
     this.received = 0;
   }
 
+  /**
+   * Allocates the body, with the parts received so far, when a frame that ends at byte `end` of
+   * the body calls for it. A body up to `EAGER_BODY_LIMIT` is allocated with its first frame,
+   * and a larger one once that frame brings a quarter of it. Returns whether the body exists.
+   * @throws FrameError `MESSAGE_TOO_LARGE` when the body cannot be allocated.
+   */
+  allocateBody(end: number): boolean {
+    if (this.body !== undefined) return true;
+    if (this.bodySize > EAGER_BODY_LIMIT && end * 4 < this.bodySize) return false;
+    this.body = joinParts(this.parts, this.bodySize);
+    this.parts = [];
+    return true;
+  }
+
   /** Ends the message in progress and drops its references to received bytes. */
   clear(): void {
     this.method = undefined;
@@ -465,12 +479,8 @@ export class ChannelEngine {
     const start = content.received;
     const end = start + size;
     if (end > content.bodySize || (start === 0 && end === content.bodySize)) return undefined;
-    if (content.body === undefined) {
-      if (content.bodySize > EAGER_BODY_LIMIT && end * 4 < content.bodySize) return undefined;
-      content.body = joinParts(content.parts, content.bodySize);
-      content.parts = [];
-    }
-    return content.body.subarray(start, end);
+    if (!content.allocateBody(end)) return undefined;
+    return content.body!.subarray(start, end);
   }
 
   /** Ends the channel because its connection ended; every waiting request rejects with `error`. */
@@ -583,16 +593,12 @@ export class ChannelEngine {
       this.#completeContent(content, this.#host.keepReceived(payload));
       return;
     }
-    const body = content.body;
-    if (body !== undefined) {
+    if (content.allocateBody(received)) {
+      const body = content.body!;
       // The decoder already wrote a payload that straddled chunks into the view from `bodyTarget`.
       if (payload.buffer !== body.buffer || payload.byteOffset !== body.byteOffset + content.received) {
         body.set(payload, content.received);
       }
-    } else if (content.bodySize <= EAGER_BODY_LIMIT || received * 4 >= content.bodySize) {
-      content.parts.push(payload);
-      content.body = joinParts(content.parts, content.bodySize);
-      content.parts = [];
     } else {
       content.parts.push(this.#host.keepReceived(payload));
     }
