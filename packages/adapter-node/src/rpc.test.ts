@@ -83,6 +83,28 @@ describe('RpcClient', () => {
     expect((await call).body.toString()).toBe('reply');
   });
 
+  it('ids are unique per call and per client', async () => {
+    const { channel, client } = await createClient();
+    const calls = [client.call('', 'q', 'a'), client.call('', 'q', 'b'), client.call('', 'q', 'c')];
+    const ids = channel.published.map((sent) => sent.properties.correlationId!);
+    expect(new Set(ids).size).toBe(3);
+    await client.close();
+    await Promise.allSettled(calls);
+
+    // A later client on the same channel shares no id with the earlier one, so a late reply to
+    // the earlier client matches none of its calls.
+    const later = await RpcClient.create(channel as unknown as Channel);
+    const call = later.call('', 'q', 'd');
+    const laterId = channel.published[3]!.properties.correlationId!;
+    expect(ids).not.toContain(laterId);
+    for (const id of ids) channel.reply(id, 'late');
+    expect(later.unmatchedReplies).toBe(3);
+    expect(later.pendingCount).toBe(1);
+
+    channel.reply(laterId, 'answer');
+    expect((await call).body.toString()).toBe('answer');
+  });
+
   it('timeout fires at the deadline', async () => {
     vi.useFakeTimers();
     const { channel, client } = await createClient({ timeout: 1000 });

@@ -14,7 +14,6 @@
  * requests must be published on the channel that consumes the replies. A reply is discarded when
  * the client that sent the request has gone.
  */
-import { randomUUID } from 'node:crypto';
 import { AmqpError, type BasicProperties, ChannelError, type FieldTable, InvalidArgumentError } from '@warren/protocol';
 import type { Channel, ChannelEvents, Message, ReturnedMessage } from './channel.js';
 import type { Consumer, MessageCallback } from './consumer.js';
@@ -69,6 +68,14 @@ export class RpcClient {
   readonly #timeout: number;
   readonly #mandatory: boolean;
   readonly #pending = new Map<string, PendingCall>();
+  /**
+   * Start of every correlation id of this client. It is random, so that a late reply to an
+   * earlier client on the same channel matches no call of this one. A call number follows it,
+   * because an id needs to be unique only among this client's calls. Neither needs a
+   * cryptographic generator, so the client does not load `node:crypto`.
+   */
+  readonly #idPrefix = `${randomBase36()}${randomBase36()}.`;
+  #callCount = 0;
   #consumer: Consumer | undefined;
   #closeError: AmqpError | undefined;
   #closing: Promise<void> | undefined;
@@ -182,7 +189,7 @@ export class RpcClient {
       return Promise.reject(error);
     }
 
-    const correlationId = randomUUID();
+    const correlationId = this.#idPrefix + (++this.#callCount).toString(36);
     const properties: BasicProperties = { ...options.properties, replyTo: DIRECT_REPLY_TO, correlationId };
     const mandatory = options.mandatory ?? this.#mandatory;
 
@@ -517,6 +524,11 @@ function replyContent(reply: RpcReply): { body: Uint8Array | string; properties:
   if (candidate === null) got = 'null';
   else if (typeof candidate === 'object') got = 'an object without a string or Uint8Array body';
   throw new InvalidArgumentError(`RPC handler reply: expected a Uint8Array, a string or { body, properties }, got ${got}`, 'VALUE_TYPE_INVALID');
+}
+
+/** Returns a random whole number below 2^52 in base 36: up to 11 characters. */
+function randomBase36(): string {
+  return Math.floor(Math.random() * 2 ** 52).toString(36);
 }
 
 /** Returns `timeout` unchanged, or throws InvalidArgumentError unless it is 0 to 2^31-1 ms. */
