@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
+  // Defines `import.meta.url` in the CommonJS build, for `createRequire`.
+  shims: true,
 });

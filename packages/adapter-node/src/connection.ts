@@ -8,7 +8,7 @@ import { connectToEndpoints } from './endpoints.js';
 import { FrameTracer } from './frame-trace.js';
 import { type Log, createLog } from './logger.js';
 import { type ConnectOptions, type ConnectPlan, type Endpoint, type ResolvedOptions, resolveOptions } from './options.js';
-import { type TlsModule, connectFailedError, connectionTimeoutError, loadTls, openTransport, socketTimeoutError, tlsHandshakeError } from './transport.js';
+import { connectFailedError, connectionTimeoutError, openTransport, socketTimeoutError, tlsHandshakeError } from './transport.js';
 import { PRODUCT } from './version.js';
 import { DEFAULT_FLUSH_THRESHOLD, WriteBatcher } from './write-batcher.js';
 
@@ -56,10 +56,9 @@ export function connect(target?: string | readonly Endpoint[] | ConnectOptions):
   } catch (error) {
     return Promise.reject(error);
   }
-  return connectToEndpoints(plan, async (options) => {
-    const tlsModule = options.tls === undefined ? undefined : await loadTls();
+  return connectToEndpoints(plan, (options) => {
     return new Promise<Connection>((resolve, reject) => {
-      new Connection(options, tlsModule, { resolve, reject });
+      new Connection(options, { resolve, reject });
     });
   });
 }
@@ -99,7 +98,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #resolveClosed!: (error: AmqpError | undefined) => void;
 
   /** @internal Use `connect()`. */
-  constructor(options: ResolvedOptions, tlsModule: TlsModule | undefined, opening: Opening) {
+  constructor(options: ResolvedOptions, opening: Opening) {
     super();
     this.#options = options;
     this.#log = createLog(options.logger);
@@ -142,7 +141,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       },
     );
 
-    const { socket, readyEvent } = openTransport(options, tlsModule, (chunk, chunkReused) => {
+    const { socket, readyEvent } = openTransport(options, (chunk, chunkReused) => {
       this.#tracer?.incoming(chunk, this.#engine.frameMax, chunkReused);
       this.#engine.receive(chunk, performance.now(), chunkReused);
       this.#scheduleTick();

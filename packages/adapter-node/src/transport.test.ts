@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { resolveOptions } from './options.js';
-import { loadTls, openTransport, tlsHandshakeError } from './transport.js';
+import { openTransport, tlsHandshakeError } from './transport.js';
 
 /** Settings of a connection to a port that nothing listens on, so no byte reaches a server. */
 function endpoint(url: string) {
@@ -14,8 +14,7 @@ describe('openTransport', () => {
     ['TCP', 'amqp://127.0.0.1:1', 'connect'],
     ['TLS', 'amqps://127.0.0.1:1', 'secureConnect'],
   ])('%s socket takes writeHighWaterMark', async (_kind, url, readyEvent) => {
-    const options = endpoint(url);
-    const transport = openTransport(options, options.tls === undefined ? undefined : await loadTls(), () => {});
+    const transport = openTransport(endpoint(url), () => {});
     const failed = new Promise((resolve) => transport.socket.once('error', resolve));
 
     expect(transport.readyEvent).toBe(readyEvent);
@@ -35,7 +34,7 @@ describe('TCP transport', () => {
     const { port } = server.address() as { port: number };
     const reads: Array<{ bytes: number[]; buffer: ArrayBufferLike; reused: boolean }> = [];
     try {
-      const transport = openTransport(endpoint(`amqp://127.0.0.1:${port}`), undefined, (chunk, chunkReused) => {
+      const transport = openTransport(endpoint(`amqp://127.0.0.1:${port}`), (chunk, chunkReused) => {
         reads.push({ bytes: [...chunk], buffer: chunk.buffer, reused: chunkReused });
       });
       await once(transport.socket, 'close');

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { type NetConnectOpts, type Socket, connect as netConnect } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { ConnectionError, ConnectTimeoutError } from '@warren/protocol';
@@ -23,30 +24,34 @@ export type TransportReceiver = (chunk: Buffer, chunkReused: boolean) => void;
  */
 export const READ_BUFFER_SIZE = 128 * 1024;
 
-/** The `node:tls` module, which only TLS connections load. */
-export type TlsModule = typeof import('node:tls');
-
-let tlsModule: Promise<TlsModule> | undefined;
+type TlsModule = typeof import('node:tls');
 
 /**
- * Loads `node:tls` when the first TLS connection needs it. Loading it also loads Node's crypto
- * modules, which add about 1.5 MiB of RSS to a process (Node 20 on x86-64), so a client that
- * connects over plain TCP does not load them.
+ * Loads modules synchronously in the ESM build as in the CommonJS one. A dynamic `import()` would
+ * fail in CommonJS hosts that run code without an import callback, such as Jest by default.
  */
-export function loadTls(): Promise<TlsModule> {
-  tlsModule ??= import('node:tls');
+const requireModule = createRequire(import.meta.url);
+let tlsModule: TlsModule | undefined;
+
+/**
+ * Returns `node:tls`, which is loaded by the first TLS connection. Loading it also loads Node's
+ * crypto modules, which add about 1.5 MiB of RSS to a process (Node 20 on x86-64), so a client
+ * that connects over plain TCP does not load them.
+ */
+function loadTls(): TlsModule {
+  tlsModule ??= requireModule('node:tls') as TlsModule;
   return tlsModule;
 }
 
 /**
  * Opens a TCP connection, or a TLS connection when `options.tls` is set, to the endpoint, and
- * passes what it reads to `receive`. A TLS connection needs `tlsModule`, from `loadTls()`.
- * Nagle's algorithm is off, because the client writes whole frames and then waits for replies.
+ * passes what it reads to `receive`. Nagle's algorithm is off, because the client writes whole
+ * frames and then waits for replies.
  *
  * A TCP connection reads into one buffer of its own, which each read overwrites, so reading
  * allocates nothing. A TLS connection hands on the buffers that Node.js decrypts into.
  */
-export function openTransport(options: ResolvedOptions, tlsModule: TlsModule | undefined, receive: TransportReceiver): Transport {
+export function openTransport(options: ResolvedOptions, receive: TransportReceiver): Transport {
   const { hostname: host, port, tls } = options;
   if (tls === undefined) {
     const buffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
@@ -75,7 +80,7 @@ export function openTransport(options: ResolvedOptions, tlsModule: TlsModule | u
     highWaterMark: options.writeHighWaterMark,
     ...tls,
   };
-  if (tlsModule === undefined) throw new Error('openTransport: a TLS connection needs the module from loadTls()');
+  const tlsModule = loadTls();
   let socket: TLSSocket;
   try {
     socket = tlsModule.connect(tlsOptions);
