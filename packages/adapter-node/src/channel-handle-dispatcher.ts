@@ -1,4 +1,4 @@
-import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import {
   AmqpError,
   type BasicProperties,
@@ -19,6 +19,7 @@ import {
 } from './channel-handle-messages.js';
 import { prepareReturnedForTransfer } from './error-transfer.js';
 import { decodePublishProperties } from './publish-properties.js';
+import { loadWorkerThreads } from './builtins.js';
 
 /** Members of a `Channel` that a dispatcher uses, so that tests can pass a stand-in. */
 export interface DispatchTarget {
@@ -39,7 +40,7 @@ export interface DispatchTarget {
 export function createChannelHandlePort(channel: DispatchTarget): MessagePort {
   // Read first: it throws for a channel that is not open yet, before any port exists.
   const channelId = channel.id;
-  const { port1, port2 } = new MessageChannel();
+  const { port1, port2 } = new (loadWorkerThreads().MessageChannel)();
   const dispatcher = new ChannelHandleDispatcher(channel, channelId, port1);
   dispatcher.sendOpen();
   watchConnection(channel.connection, dispatcher);
@@ -109,6 +110,7 @@ export class ChannelHandleDispatcher {
     if (this.#portClosed) return;
 
     let queued: { message: unknown } | undefined;
+    const { receiveMessageOnPort } = loadWorkerThreads();
     while ((queued = receiveMessageOnPort(this.#port)) !== undefined) this.#handleMessage(queued.message);
     this.#flushResolved();
 

@@ -1,4 +1,4 @@
-import { MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import {
   type AmqpError,
   type BasicProperties,
@@ -12,6 +12,7 @@ import type { PublishOptions } from './channel.js';
 import { rebuildError } from './error-transfer.js';
 import { ownedBytes, ownedCopy } from './transferable.js';
 import type { ChannelHandleReply, ChannelHandleRequest } from './channel-handle-messages.js';
+import { loadWorkerThreads } from './builtins.js';
 
 const ignore = (): void => {};
 
@@ -74,7 +75,8 @@ export class ChannelHandle {
    *   `MessagePort`, or its first message is not the one that `createHandle()` queues.
    */
   constructor(port: MessagePort) {
-    if (!(port instanceof MessagePort)) {
+    const { MessagePort: PortClass, receiveMessageOnPort } = loadWorkerThreads();
+    if (!(port instanceof PortClass)) {
       throw new InvalidArgumentError(`ChannelHandle: expected the MessagePort from channel.createHandle(), got ${describeType(port)}`, 'CHANNEL_HANDLE_PORT_INVALID');
     }
     const first = receiveMessageOnPort(port)?.message as ChannelHandleReply | undefined;

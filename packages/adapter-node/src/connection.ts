@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { type InspectOptions, inspect } from 'node:util';
+import type { InspectOptions, inspect } from 'node:util';
 import { type AmqpError, ConnectionEngine, ConnectionError, type FieldTable } from '@warren/protocol';
+import { INSPECT_CUSTOM } from './builtins.js';
 import { Channel } from './channel.js';
 import { connectToEndpoints } from './endpoints.js';
 import { FrameTracer } from './frame-trace.js';
@@ -257,9 +258,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /** Shows only the endpoint and state, so the password and the socket stay out of logs and the REPL. */
-  [inspect.custom](_depth: number, options: InspectOptions): string {
+  [INSPECT_CUSTOM](_depth: number, options: InspectOptions, inspectValue: typeof inspect): string {
     const state = { endpoint: this.endpoint, state: this.#engine.state, blocked: this.#blocked };
-    return `Connection ${inspect(state, options)}`;
+    return `Connection ${inspectValue(state, options)}`;
   }
 
   #write(chunk: Uint8Array): void {

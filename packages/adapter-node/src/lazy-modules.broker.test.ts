@@ -1,7 +1,7 @@
 /**
  * Which of Node's modules the adapter loads, against RabbitMQ at AMQP_URL (by default
  * amqp://guest:guest@127.0.0.1:5672). `node:tls` and `node:crypto` add about 1.5 MiB of RSS, so
- * only a TLS connection loads them. Each check runs in a fresh child process, because the test
+ * only a TLS connection loads them, and only channel handles load `node:worker_threads`. Each check runs in a fresh child process, because the test
  * runner has loaded both modules already. The child loads the built package from ../dist, so
  * build first: `npm test` runs `pnpm turbo run build` before Vitest.
  */
@@ -45,6 +45,7 @@ const loaded = () => ({
   net: process.moduleLoadList.includes('NativeModule net'),
   tls: process.moduleLoadList.includes('NativeModule tls'),
   crypto: process.moduleLoadList.includes('NativeModule crypto'),
+  workerThreads: process.moduleLoadList.includes('NativeModule worker_threads'),
 });
 const afterImport = loaded();
 
@@ -78,6 +79,7 @@ interface Loaded {
   net: boolean;
   tls: boolean;
   crypto: boolean;
+  workerThreads: boolean;
 }
 
 interface ChildOutput {
@@ -117,6 +119,8 @@ describe('lazy modules', () => {
     expect(output.afterImport.crypto).toBe(false);
     expect(output.afterTcp.tls).toBe(false);
     expect(output.afterTcp.crypto).toBe(false);
+    // Only channel handles use worker_threads.
+    expect(output.afterTcp.workerThreads).toBe(false);
 
     expect(output.tlsErrorCode).toBe('CONNECT_FAILED');
     expect(output.afterTls.tls).toBe(true);

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions as NodeTlsOptions } from 'node:tls';
-import { inspect } from 'node:util';
+import type { InspectOptions, inspect } from 'node:util';
 import {
   ConnectionError,
   type SaslMechanism,
@@ -9,6 +8,7 @@ import {
   externalMechanism,
   plainMechanism,
 } from '@warren/protocol';
+import { INSPECT_CUSTOM, loadFs } from './builtins.js';
 import type { FrameTraceCallback } from './frame-trace.js';
 import type { Logger } from './logger.js';
 import { parseUrl } from './url.js';
@@ -327,7 +327,7 @@ function fileOrValue<T>(value: T | undefined, path: string | undefined, name: st
   if (value !== undefined) throw invalidOption(`options tls.${name} and tls.${name}File are both set; set one`);
 
   try {
-    return readFileSync(path);
+    return loadFs().readFileSync(path);
   } catch (cause) {
     throw new ConnectionError(`could not read the ${description} file ${JSON.stringify(path)} (tls.${name}File): ${(cause as Error).message}`, {
       code: 'TLS_FILE_UNREADABLE',
@@ -387,7 +387,7 @@ function hideSecretsFromInspection(options: ResolvedOptions): void {
     mechanism: options.mechanism.name,
   });
   Object.defineProperties(options, {
-    [inspect.custom]: { value: (_depth: number, inspectOptions: object) => inspect(visible(), inspectOptions) },
+    [INSPECT_CUSTOM]: { value: (_depth: number, inspectOptions: InspectOptions, inspectValue: typeof inspect) => inspectValue(visible(), inspectOptions) },
     toJSON: { value: visible },
   });
 }

@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import { type NetConnectOpts, type Socket, connect as netConnect } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { ConnectionError, ConnectTimeoutError } from '@warren/protocol';
+import { loadTls } from './builtins.js';
 import type { ResolvedOptions } from './options.js';
 
 /** The socket of one connection attempt, and the event after which AMQP bytes may flow. */
@@ -23,25 +23,6 @@ export type TransportReceiver = (chunk: Buffer, chunkReused: boolean) => void;
  * nothing per read, and twice that size halves the reads of a large message.
  */
 export const READ_BUFFER_SIZE = 128 * 1024;
-
-type TlsModule = typeof import('node:tls');
-
-/**
- * Loads modules synchronously in the ESM build as in the CommonJS one. A dynamic `import()` would
- * fail in CommonJS hosts that run code without an import callback, such as Jest by default.
- */
-const requireModule = createRequire(import.meta.url);
-let tlsModule: TlsModule | undefined;
-
-/**
- * Returns `node:tls`, which is loaded by the first TLS connection. Loading it also loads Node's
- * crypto modules, which add about 1.5 MiB of RSS to a process (Node 20 on x86-64), so a client
- * that connects over plain TCP does not load them.
- */
-function loadTls(): TlsModule {
-  tlsModule ??= requireModule('node:tls') as TlsModule;
-  return tlsModule;
-}
 
 /**
  * Opens a TCP connection, or a TLS connection when `options.tls` is set, to the endpoint, and
