@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   errorToRecord,
 } from '@warren/protocol';
+import { loadWorkerThreads } from './builtins.js';
 import type { PublishOptions } from './channel.js';
 import {
   type ChannelHandleReply,
@@ -19,7 +20,6 @@ import {
 } from './channel-handle-messages.js';
 import { prepareReturnedForTransfer } from './error-transfer.js';
 import { decodePublishProperties } from './publish-properties.js';
-import { loadWorkerThreads } from './builtins.js';
 
 /** Members of a `Channel` that a dispatcher uses, so that tests can pass a stand-in. */
 export interface DispatchTarget {

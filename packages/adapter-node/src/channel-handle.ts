@@ -8,11 +8,11 @@ import {
   type Pending,
   encodeBasicPropertiesBytes,
 } from '@warren/protocol';
+import { loadWorkerThreads } from './builtins.js';
 import type { PublishOptions } from './channel.js';
 import { rebuildError } from './error-transfer.js';
 import { ownedBytes, ownedCopy } from './transferable.js';
 import type { ChannelHandleReply, ChannelHandleRequest } from './channel-handle-messages.js';
-import { loadWorkerThreads } from './builtins.js';
 
 const ignore = (): void => {};
 
