@@ -5,11 +5,11 @@ type Tls = typeof import('node:tls');
 type WorkerThreads = typeof import('node:worker_threads');
 
 /**
- * Loads Node's built-in modules that only some features use, when a feature first needs them.
- * A static import would load them with the package: `node:tls` with Node's crypto modules alone
- * adds about 1.5 MiB of RSS (Node 20 on x86-64). `require` loads them synchronously, in the ESM
- * build as in the CommonJS one, where a dynamic `import()` would fail in hosts that compile
- * modules without an import callback, such as Jest by default.
+ * `require` for Node's built-in modules that only some features use, so that each loads when a
+ * feature first needs it. A static import would load them with the package: `node:tls` with
+ * Node's crypto modules alone adds about 1.5 MiB of RSS (Node 20 on x86-64). `require` loads
+ * synchronously, in the ESM build as in the CommonJS one, whereas a dynamic `import()` fails in
+ * hosts that compile modules without an import callback, such as Jest by default.
  */
 const requireBuiltin = createRequire(import.meta.url);
 
