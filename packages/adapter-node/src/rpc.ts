@@ -74,7 +74,7 @@ export class RpcClient {
    * because an id needs to be unique only among this client's calls. Neither needs a
    * cryptographic generator, so the client does not load `node:crypto`.
    */
-  readonly #idPrefix = `${randomBase36()}${randomBase36()}.`;
+  readonly #idPrefix = `${randomBase36()}.`;
   #callCount = 0;
   #consumer: Consumer | undefined;
   #closeError: AmqpError | undefined;
